@@ -1,0 +1,85 @@
+"""The only module that parses arguments: each command makes one library call and prints its result.
+
+Library errors (RefundSheetError) become one-line messages and exit code 1; a traceback is a bug.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import service
+from .errors import RefundSheetError
+
+PATH = click.Path(path_type=Path)
+
+
+def _fail(error: Exception) -> None:
+    raise click.ClickException(str(error))
+
+
+def _now(text: str | None):
+    try:
+        return service.parse_now(text)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--now") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="refund-sheet")
+def main() -> None:
+    """refund-sheet: process an after-sales (售后) tracker workbook without Excel."""
+
+
+@main.command()
+@click.argument("file", type=PATH)
+@click.option("-o", "--out", type=PATH, help="Write the result here instead of saving FILE in place.")
+@click.option("--now", "now_text", metavar='"YYYY-MM-DD HH:MM"', help="Judge as if it were this shop-local time.")
+@click.option("--lang", type=click.Choice(["zh-CN", "en"]), help="Reply language (default: 规则!参数 语言).")
+@click.option("--templates", type=PATH, help="A folder of your own reply templates, overriding the built-in ones.")
+def check(file: Path, out: Path | None, now_text: str | None, lang: str | None, templates: Path | None) -> None:
+    """Judge every open case in FILE and fill the output columns.
+
+    Saves atomically, keeping the previous file as NAME.bak.xlsx. Example:
+
+        refund-sheet check RefundTracker.xlsx --now "2026-11-20 12:00"
+    """
+    now = _now(now_text)
+    try:
+        result = service.check_file(file, out, now, lang=lang, templates=templates)
+    except RefundSheetError as error:
+        _fail(error)
+    click.echo(result.summary())
+
+
+@main.group()
+def templates() -> None:
+    """Reply templates."""
+
+
+@templates.command("check")
+@click.argument("folder", type=PATH, required=False)
+def templates_check(folder: Path | None) -> None:
+    """Render every template against a sample case of every decision, in every language.
+
+    FOLDER is your own template folder (it overrides the built-in templates file by file). Example:
+
+        refund-sheet templates check my_templates
+    """
+    from .samples import check_templates
+
+    try:
+        problems, rendered = check_templates(folder)
+    except RefundSheetError as error:
+        _fail(error)
+    for line in problems:
+        click.echo(line, err=True)
+    click.echo(f"已渲染 {rendered} 个回复，{len(problems)} 处错误")
+    if problems:
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

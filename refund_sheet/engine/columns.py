@@ -1,0 +1,98 @@
+"""Register columns: canonical keys, default headers and aliases (SPEC §2), matched by header text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .vocab import did_you_mean, norm
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+
+
+INPUT_COLUMNS = (
+    Column("case_id", "售后单号", ("after_sale_id", "售后编号", "售后ID"), True),
+    Column("order_id", "订单号", ("主订单号", "子订单号", "order_id"), True),
+    Column("buyer", "买家", ("买家昵称", "用户昵称", "买家ID", "用户ID")),
+    Column("product", "商品名称", ("商品", "商品标题"), True),
+    Column("sku", "商家编码", ("商品ID", "SKU", "商品编码")),
+    Column("category", "商品类目", ("类目",), True),
+    Column("type", "售后类型", (), True),
+    Column("reason", "售后原因", ("退款原因",), True),
+    Column("paid", "实付金额", ("应付金额（元）", "实付金额（元）", "支付金额"), True),
+    Column("requested", "申请金额", ("退商品金额（元）", "申请退款金额", "退款金额（元）"), True),
+    Column("shipping_fee", "运费", ("商品运费（元）", "退运费金额（元）", "运费（元）")),
+    Column("shipped", "发货状态", ("商品发货状态",)),
+    Column("delivered_at", "签收时间", ("买家签收时间",)),
+    Column("requested_at", "申请时间", ("售后申请时间",), True),
+    Column("platform_deadline", "平台截止时间", ("自动处理截止时间", "超时时间")),
+    Column("evidence", "凭证", ("是否已上传退款凭证", "有无凭证")),
+    Column("return_received_at", "退货签收时间", ("退货物流签收时间",)),
+    Column("status", "处理状态", ("售后状态",)),
+    Column("platform_risk", "退货异常", ()),
+    Column("override", "人工决定", ()),
+    Column("note", "备注", ("售后备注", "商家备注")),
+)
+
+OUTPUT_COLUMNS = (
+    Column("decision", "处理建议"),
+    Column("amount", "退款金额"),
+    Column("payer", "退货运费"),
+    Column("deadline", "处理时限"),
+    Column("sla", "时效状态"),
+    Column("risks", "风险提示"),
+    Column("rule_id", "命中规则"),
+    Column("explanation", "判定依据"),
+    Column("reply", "回复话术"),
+    Column("checked_at", "检查时间"),
+)
+
+BY_KEY = {c.key: c for c in INPUT_COLUMNS + OUTPUT_COLUMNS}
+REQUIRED = tuple(c.key for c in INPUT_COLUMNS if c.required)
+
+
+def _names(column: Column) -> list[str]:
+    return [norm(column.header)] + [norm(a) for a in column.aliases]
+
+
+def map_headers(headers: list[object]) -> dict[str, int]:
+    """Canonical key → 0-based position, for every column whose header (or an alias) appears.
+
+    The default header wins over an alias, and an earlier alias over a later one: the Douyin export has both
+    退商品金额（元） and 退运费金额（元）, and both 商品运费（元） and 退运费金额（元）, so order matters.
+    A header used by one key is not reused by another (商品ID is 商家编码's alias only when 商家编码 is absent).
+    """
+    texts = [norm(str(h)) if h is not None else "" for h in headers]
+    found: dict[str, int] = {}
+    taken: set[int] = set()
+    for rank in range(1 + max(len(c.aliases) for c in INPUT_COLUMNS + OUTPUT_COLUMNS)):
+        for column in INPUT_COLUMNS + OUTPUT_COLUMNS:
+            if column.key in found:
+                continue
+            names = _names(column)
+            if rank >= len(names):
+                continue
+            for position, text in enumerate(texts):
+                if text == names[rank] and position not in taken:
+                    found[column.key] = position
+                    taken.add(position)
+                    break
+    return found
+
+
+def missing_required(found: dict[str, int], headers: list[object]) -> list[str]:
+    """One message per required column not found, with the closest unclaimed header as a suggestion."""
+    taken = set(found.values())
+    present = [str(h) for i, h in enumerate(headers) if h not in (None, "") and i not in taken]
+    messages = []
+    for key in REQUIRED:
+        if key not in found:
+            column = BY_KEY[key]
+            hint = did_you_mean(column.header, present, cutoff=0.3)
+            messages.append(f"缺少必填列“{column.header}”{hint}")
+    return messages

@@ -1,0 +1,257 @@
+"""Facts + policy + "now" → verdicts. Pure: same inputs, same verdicts.
+
+Order of judgement for one case: closed → DONE; the merchant's 人工决定 → that decision (rule "人工");
+a bad or missing cell → INCOMPLETE naming it; otherwise the decision table, hit policy FIRST.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from .model import CaseType, Decision, Facts, Payer, ReasonGroup, Risk, Sla, Verdict
+from .money import ZERO, cents, percent_of, yuan
+from .policy import Category, Policy, Situation, first_match
+from .vocab import did_you_mean, norm, waiting_for_buyer
+
+MERCHANT_FAULT = frozenset({ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM, ReasonGroup.NOT_RECEIVED})
+MANUAL = "人工"
+CLOSED_RULE = "已完结"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What a case's risk flags need to know about the other cases in the register."""
+
+    buyer_times: dict[str, list[datetime]]
+    open_by_item: dict[tuple[str, str], list[str]]
+
+
+def batch_of(all_facts: Sequence[Facts]) -> Batch:
+    buyer_times: dict[str, list[datetime]] = defaultdict(list)
+    open_by_item: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for f in all_facts:
+        if f.buyer and f.requested_at:
+            buyer_times[norm(f.buyer)].append(f.requested_at)
+        if not f.closed and f.order_id and f.case_id:
+            open_by_item[_item_key(f)].append(f.case_id)
+    for times in buyer_times.values():
+        times.sort()
+    return Batch(dict(buyer_times), dict(open_by_item))
+
+
+def _item_key(f: Facts) -> tuple[str, str]:
+    return (f.order_id or "", norm(f.sku or f.product or ""))
+
+
+def risks_of(f: Facts, policy: Policy, batch: Batch) -> tuple[str, ...]:
+    """The SPEC §1 risk flags that hold for this case, each as a short sentence with its numbers."""
+    p = policy.params
+    found: list[str] = []
+    if f.buyer and f.requested_at:
+        times = batch.buyer_times.get(norm(f.buyer), [])
+        since = f.requested_at - timedelta(days=p.repeat_days)
+        count = bisect_right(times, f.requested_at) - bisect_left(times, since)
+        if count >= p.repeat_n:
+            found.append(f"{Risk.REPEAT_BUYER.value}：该买家{p.repeat_days}天内第{count}次申请售后")
+    if f.requested is not None and f.requested >= p.high_value:
+        found.append(f"{Risk.HIGH_VALUE.value}：申请 {yuan(f.requested)} ≥ {yuan(p.high_value)}")
+    if f.requested is not None and f.paid is not None and f.requested > f.paid + f.shipping_fee:
+        found.append(f"{Risk.OVER_REQUEST.value}：申请 {yuan(f.requested)} 超过实付加运费 {yuan(f.paid + f.shipping_fee)}")
+    if not f.closed and f.order_id and f.case_id:
+        others = [c for c in batch.open_by_item.get(_item_key(f), []) if c != f.case_id]
+        if others:
+            found.append(f"{Risk.DUPLICATE.value}：同订单同商品另有未完结售后 {'、'.join(others[:3])}")
+    if f.platform_risk:
+        found.append(f"{Risk.PLATFORM_FLAG.value}：平台标记退货异常")
+    return tuple(found)
+
+
+def deadline_of(f: Facts, policy: Policy) -> datetime | None:
+    """The platform's deadline when given; else the policy's limit for the stage the case is in (SPEC §4)."""
+    if f.platform_deadline is not None:
+        return f.platform_deadline
+    if waiting_for_buyer(f.status):
+        return None
+    if f.return_received_at is not None:
+        stage, start = policy.stage("待退款", f.type), f.return_received_at
+    elif f.requested_at is not None:
+        stage, start = policy.stage("待商家处理", f.type), f.requested_at
+    else:
+        return None
+    if stage is None:
+        return None
+    if stage.unit == "工作日":
+        return policy.calendar.add_working_days(start, stage.amount)
+    return start + timedelta(hours=stage.amount)
+
+
+def sla_of(deadline: datetime | None, now: datetime, policy: Policy) -> Sla | None:
+    if deadline is None:
+        return None
+    if now > deadline:
+        return Sla.OVERDUE
+    if deadline - now <= timedelta(hours=policy.params.due_soon_hours):
+        return Sla.DUE_SOON
+    return Sla.OK
+
+
+def at_fault(f: Facts, group: ReasonGroup | None) -> bool:
+    """The merchant is at fault (or nothing was shipped): the refund includes the shipping fee (SPEC §5)."""
+    return group in MERCHANT_FAULT or f.type is CaseType.REFUND_UNSHIPPED or f.shipped is False
+
+
+def refund_amount(
+    decision: Decision, f: Facts, percent: Decimal | None, policy: Policy, fault: bool
+) -> tuple[Decimal | None, str]:
+    """The refund and how it was reached, as words for the explanation.
+
+    Full = paid (+ shipping when the merchant is at fault or nothing shipped), capped at what the buyer asked for.
+    Partial = paid × percent (the rule's, else the 参数 partial percent), also never above the request.
+    Never negative, never more than paid + shipping.
+    """
+    if not decision.refunds:
+        return ZERO, ""
+    if f.paid is None or f.requested is None:
+        return None, ""
+    shipping = f.shipping_fee if fault else ZERO
+    if decision is Decision.REFUND_PARTIAL or percent is not None:
+        percent = policy.params.partial_percent if percent is None else percent
+        amount = percent_of(f.paid, percent)
+        how = f"实付 {yuan(f.paid)} × {percent.normalize():f}%"
+    else:
+        amount = f.paid + shipping
+        how = f"实付 {yuan(f.paid)}" + (f" + 运费 {yuan(shipping)}" if shipping else "")
+    if f.requested < amount:
+        amount, how = f.requested, f"{how}，以买家申请的 {yuan(f.requested)} 为限"
+    amount = cents(max(ZERO, min(amount, f.paid + f.shipping_fee)))
+    return amount, how
+
+
+def situation_of(f: Facts, policy: Policy, risky: bool) -> tuple[Situation, Category | None, list[str], datetime | None]:
+    """What the rule conditions look at, plus notes for the explanation and the window's end."""
+    notes: list[str] = []
+    reason = policy.reason(f.reason)
+    if reason is None:
+        notes.append(f"原因“{f.reason}”不在规则!原因 表中，按“其他”处理{did_you_mean(f.reason or '', [r.name for r in policy.reasons])}")
+    category = policy.category(f.category)
+    if category is None:
+        names = [c.name for c in policy.categories]
+        notes.append(f"类目“{f.category}”不在规则!类目 表中，无法判断无理由退货{did_you_mean(f.category or '', names)}")
+    window_end = None
+    in_window = None
+    if category is not None and f.delivered_at is not None and f.requested_at is not None:
+        window_end = policy.calendar.window_end(f.delivered_at, category.window_days)
+        in_window = f.requested_at <= window_end
+    s = Situation(
+        type=f.type,  # type: ignore[arg-type]  (checked by the caller: no problems → type is known)
+        group=reason.group if reason else ReasonGroup.OTHER,
+        reason=reason.name if reason else (f.reason or ""),
+        delivered=f.delivered_at is not None,
+        in_window=in_window,
+        category_ok=category.supports_no_reason if category else None,
+        evidence=f.evidence or (reason is not None and not reason.needs_evidence),
+        risk=risky,
+        paid=f.paid,  # type: ignore[arg-type]
+    )
+    return s, category, notes, window_end
+
+
+def _return_payer(decision: Decision, fault: bool) -> Payer:
+    if decision in (Decision.RETURN_REFUND, Decision.EXCHANGE):
+        return Payer.MERCHANT if fault else Payer.BUYER
+    return Payer.NONE
+
+
+def judge(f: Facts, policy: Policy, now: datetime, batch: Batch) -> Verdict:
+    """One case's verdict; see the module docstring for the order of judgement."""
+    if f.closed or f.override is Decision.DONE:
+        return Verdict(f.loc, Decision.DONE, sla=Sla.CLOSED, rule_id=CLOSED_RULE if f.closed else MANUAL)
+
+    risks = risks_of(f, policy, batch)
+    deadline = deadline_of(f, policy)
+    sla = sla_of(deadline, now, policy)
+    warnings = tuple(policy.calendar.warnings())
+    base = dict(loc=f.loc, risks=risks, deadline=deadline, sla=sla, problems=f.problems, warnings=warnings)
+
+    engine = None if f.problems else _by_rules(f, policy, risks, base)
+    if f.override is not None:
+        reason = policy.reason(f.reason)
+        group = reason.group if reason else None
+        fault = at_fault(f, group)
+        amount, how = refund_amount(f.override, f, None, policy, fault)
+        suggested = f"；系统建议为{engine.decision.value}（{engine.rule_id}）" if engine else ""
+        bad = "；" + "；".join(str(p) for p in f.problems) if f.problems else ""
+        return Verdict(
+            decision=f.override,
+            amount=amount,
+            payer=_return_payer(f.override, fault),
+            rule_id=MANUAL,
+            explanation=f"人工决定：{f.override.value}" + (f"，{how}" if how else "") + suggested + bad,
+            group=group,
+            reason=reason.name if reason else f.reason,
+            percent=policy.params.partial_percent if f.override is Decision.REFUND_PARTIAL else None,
+            **base,
+        )
+    if engine is None:
+        fields = "、".join(dict.fromkeys(p.field for p in f.problems))
+        return Verdict(
+            decision=Decision.INCOMPLETE,
+            amount=ZERO,
+            payer=Payer.NONE,
+            rule_id="",
+            explanation=f"信息不全（{fields}）：" + "；".join(str(p) for p in f.problems),
+            reason=f.reason,
+            **base,
+        )
+    return engine
+
+
+def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], base: dict) -> Verdict:
+    s, category, notes, window_end = situation_of(f, policy, bool(risks))
+    hit = first_match(policy, s)
+    if hit is None:  # a merchant's table without a catch-all row
+        rule_id, held, decision, note, percent, payer, template = "", (), Decision.MANUAL_REVIEW, "没有规则命中，人工判断", None, Payer.NONE, None
+    else:
+        rule, held = hit
+        rule_id, decision, note, percent, payer, template = rule.id, rule.decision, rule.note, rule.percent, rule.payer, rule.template
+    fault = at_fault(f, s.group)
+    amount, how = refund_amount(decision, f, percent, policy, fault)
+    if decision is Decision.REFUND_PARTIAL and percent is None:
+        percent = policy.params.partial_percent
+    unopened = bool(category and category.no_reason == "拆封后不支持" and s.group is ReasonGroup.PREFERENCE)
+    parts = [f"{note or decision.value}（{rule_id}：{'、'.join(held) or '兜底规则'}）"]
+    if how:
+        parts.append(f"退款 {yuan(amount)} = {how}")
+    if window_end is not None and s.group is ReasonGroup.PREFERENCE and s.category_ok:
+        parts.append(f"无理由退货期限至 {window_end:%Y-%m-%d}")
+    if unopened:
+        parts.append(f"{category.name}类商品须未拆封才可无理由退货")
+    if decision is Decision.MANUAL_REVIEW and risks:
+        parts.append("风险：" + "；".join(risks))
+    parts.extend(notes)
+    return Verdict(
+        decision=decision,
+        amount=amount,
+        payer=payer,
+        rule_id=rule_id,
+        held=held,
+        explanation="；".join(parts) + "。",
+        template=template,
+        percent=percent,
+        group=s.group,
+        reason=s.reason,
+        unopened_only=unopened,
+        window_end=window_end,
+        **base,
+    )
+
+
+def judge_all(all_facts: Sequence[Facts], policy: Policy, now: datetime) -> list[Verdict]:
+    """Every case's verdict, in order. The batch context (repeat buyers, duplicates) is built once."""
+    batch = batch_of(all_facts)
+    return [judge(f, policy, now, batch) for f in all_facts]

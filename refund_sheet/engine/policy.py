@@ -1,0 +1,621 @@
+"""The policy: a decision table with hit policy FIRST plus its supporting tables (SPEC §3).
+
+Parse once, evaluate purely: ``compile_policy`` turns rows of text (from the 规则 sheet, or the defaults) into a
+frozen ``Policy`` and a list of located problems; ``first_match`` then tries rules top to bottom and returns the
+winner together with the conditions that held, so the explanation is built from that record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from . import defaults
+from .calendar import WorkCalendar
+from .model import CaseType, Decision, Loc, Payer, Problem, ReasonGroup
+from .vocab import (
+    DECISION_CHOICES,
+    GROUP_CHOICES,
+    TYPE_CHOICES,
+    did_you_mean,
+    norm,
+    parse_decision,
+    parse_group,
+    parse_type,
+    parse_yes_no,
+    split_list,
+)
+
+
+@dataclass(frozen=True)
+class PolicyCell:
+    """One cell of a policy table: its text and where it stands."""
+
+    text: str
+    loc: Loc
+
+
+TableRow = dict[str, PolicyCell]  # header text → cell
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the decision table. ``None`` in a condition means blank (any)."""
+
+    id: str
+    decision: Decision
+    types: frozenset[CaseType] | None = None
+    groups: frozenset[ReasonGroup] | None = None
+    reasons: frozenset[str] | None = None
+    delivered: bool | None = None
+    in_window: bool | None = None
+    category_ok: bool | None = None
+    evidence: bool | None = None
+    risk: bool | None = None
+    max_amount: Decimal | None = None
+    percent: Decimal | None = None
+    payer: Payer = Payer.NONE
+    template: str | None = None
+    note: str = ""
+    loc: Loc = Loc("规则", 0)
+
+
+@dataclass(frozen=True)
+class Reason:
+    name: str
+    group: ReasonGroup
+    needs_evidence: bool
+    aliases: tuple[str, ...] = ()
+
+
+NO_REASON_YES, NO_REASON_NO, NO_REASON_UNOPENED = "支持", "不支持", "拆封后不支持"
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    no_reason: str  # 支持 / 不支持 / 拆封后不支持
+    window_days: int
+
+    @property
+    def supports_no_reason(self) -> bool:
+        """拆封后不支持 counts as supporting: the goods must come back unopened."""
+        return self.no_reason != NO_REASON_NO
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One row of 时限: a stage's time limit, for some after-sales types or all."""
+
+    name: str  # 待商家处理 / 待退款
+    types: frozenset[CaseType] | None
+    amount: int
+    unit: str  # 小时 / 工作日
+
+
+@dataclass(frozen=True)
+class ProductMap:
+    """One row of 商品: a 商家编码, 商品ID or name keyword → 类目 (the Douyin export has no category)."""
+
+    sku: str
+    product_id: str
+    keyword: str
+    category: str
+
+
+@dataclass(frozen=True)
+class Params:
+    partial_percent: Decimal = Decimal(20)
+    small_amount: Decimal = Decimal(30)
+    high_value: Decimal = Decimal(500)
+    repeat_n: int = 3
+    repeat_days: int = 30
+    due_soon_hours: int = 24
+    shop_name: str = "本店"
+    signature: str = "售后客服"
+    return_address: str = ""
+    language: str = "zh-CN"
+    timezone: str = "Asia/Shanghai"
+    templates_dir: str = ""
+
+
+@dataclass(frozen=True)
+class Policy:
+    rules: tuple[Rule, ...]
+    reasons: tuple[Reason, ...]
+    categories: tuple[Category, ...]
+    stages: tuple[Stage, ...]
+    calendar: WorkCalendar
+    params: Params
+    products: tuple[ProductMap, ...] = ()
+    fingerprint: str = ""
+    _reason_index: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _category_index: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def reason(self, text: str | None) -> Reason | None:
+        """The policy's reason for a free-text 售后原因: exact name or alias first, then the longest name or
+        alias contained in the text (the Douyin export writes 尺码拍错/不喜欢/效果不好 and the like)."""
+        if not text:
+            return None
+        key = norm(text)
+        if key in self._reason_index:
+            return self._reason_index[key]
+        best: Reason | None = None
+        best_len = 0
+        for alias, reason in self._reason_index.items():
+            if alias and alias in key and len(alias) > best_len:
+                best, best_len = reason, len(alias)
+        return best
+
+    def category(self, text: str | None) -> Category | None:
+        """The policy's category for a 类目 cell: exact, else the longest category name contained in it
+        (a Douyin path like 服饰内衣>女装>T恤 has none; 女装/服装 finds 服装)."""
+        if not text:
+            return None
+        key = norm(text)
+        if key in self._category_index:
+            return self._category_index[key]
+        best: Category | None = None
+        for name, category in self._category_index.items():
+            if name in key and (best is None or len(name) > len(norm(best.name))):
+                best = category
+        return best
+
+    def category_for_product(self, sku: str | None, product: str | None) -> str | None:
+        """类目 from the 商品 table: by 商家编码/商品ID exactly, else the first keyword contained in the name."""
+        for row in self.products:
+            if sku and (row.sku == sku or row.product_id == sku):
+                return row.category
+        for row in self.products:
+            if product and row.keyword and norm(row.keyword) in norm(product):
+                return row.category
+        return None
+
+    def stage(self, name: str, case_type: CaseType | None) -> Stage | None:
+        for stage in self.stages:
+            if stage.name == name and (stage.types is None or case_type in stage.types):
+                return stage
+        return None
+
+
+# ---------------------------------------------------------------------------------------------- matching
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the rule conditions look at, derived from one case's facts. ``None`` = cannot be known."""
+
+    type: CaseType
+    group: ReasonGroup
+    reason: str
+    delivered: bool
+    in_window: bool | None
+    category_ok: bool | None
+    evidence: bool
+    risk: bool
+    paid: Decimal
+
+
+def _yes(flag: bool) -> str:
+    return "是" if flag else "否"
+
+
+def conditions_held(rule: Rule, s: Situation) -> tuple[str, ...] | None:
+    """The rule's non-blank conditions as words when all of them hold, else ``None``."""
+    held: list[str] = []
+    if rule.types is not None:
+        if s.type not in rule.types:
+            return None
+        held.append(f"售后类型为{s.type.value}")
+    if rule.groups is not None:
+        if s.group not in rule.groups:
+            return None
+        held.append(f"原因属于{s.group.value}")
+    if rule.reasons is not None:
+        if s.reason not in rule.reasons:
+            return None
+        held.append(f"原因为{s.reason}")
+    for wanted, actual, label in (
+        (rule.delivered, s.delivered, "已签收"),
+        (rule.in_window, s.in_window, "在无理由期限内"),
+        (rule.category_ok, s.category_ok, "类目支持无理由退货"),
+        (rule.evidence, s.evidence, "有凭证"),
+        (rule.risk, s.risk, "有风险"),
+    ):
+        if wanted is None:
+            continue
+        if actual is None or actual != wanted:
+            return None
+        held.append(f"{label}：{_yes(actual)}")
+    if rule.max_amount is not None:
+        if s.paid > rule.max_amount:
+            return None
+        held.append(f"实付 ¥{s.paid:.2f} 不超过 ¥{rule.max_amount:.2f}")
+    return tuple(held)
+
+
+def first_match(policy: Policy, s: Situation) -> tuple[Rule, tuple[str, ...]] | None:
+    """Hit policy FIRST: the first rule whose conditions all hold, with those conditions."""
+    for rule in policy.rules:
+        held = conditions_held(rule, s)
+        if held is not None:
+            return rule, held
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- compiling
+
+
+def default_tables() -> dict[str, list[TableRow]]:
+    """The SPEC §3 defaults as policy tables of text, located as the builder lays them out on 规则."""
+    from .layout import policy_layout
+
+    tables: dict[str, list[TableRow]] = {}
+    for name, (headers, rows) in defaults.TABLES.items():
+        first_row, first_col = policy_layout()[name]
+        tables[name] = [
+            {
+                header: PolicyCell(text, Loc("规则", first_row + i, _letter(first_col + j)))
+                for j, (header, text) in enumerate(zip(headers, row))
+            }
+            for i, row in enumerate(rows)
+        ]
+    return tables
+
+
+def _letter(index: int) -> str:
+    """1 → A, 27 → AA."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+class _Compiler:
+    """Collects problems while turning rows of text into policy objects."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def bad(self, cell: PolicyCell, header: str, message: str) -> None:
+        self.problems.append(Problem(cell.loc, header, message))
+
+    @staticmethod
+    def get(row: TableRow, header: str) -> PolicyCell | None:
+        wanted = norm(header)
+        for key, cell in row.items():
+            if norm(key) == wanted:
+                return cell
+        return None
+
+    def text(self, row: TableRow, header: str) -> str:
+        cell = self.get(row, header)
+        return cell.text.strip() if cell else ""
+
+    def number(self, row: TableRow, header: str, low: Decimal, high: Decimal) -> Decimal | None:
+        cell = self.get(row, header)
+        if cell is None or not cell.text.strip():
+            return None
+        text = cell.text.strip().rstrip("%％").replace("¥", "").replace(",", "")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            self.bad(cell, header, f"“{cell.text}” 不是数字")
+            return None
+        if not low <= value <= high:
+            self.bad(cell, header, f"{cell.text} 超出范围（应在 {low} 到 {high} 之间）")
+            return None
+        return value
+
+    def yes_no(self, row: TableRow, header: str) -> bool | None:
+        cell = self.get(row, header)
+        if cell is None or not cell.text.strip():
+            return None
+        value = parse_yes_no(cell.text)
+        if value is None:
+            self.bad(cell, header, f"“{cell.text}” 应为 是 或 否")
+        return value
+
+    def choices(self, row: TableRow, header: str, parse, choices, as_set=True):
+        cell = self.get(row, header)
+        if cell is None or not cell.text.strip():
+            return None
+        values = []
+        for part in split_list(cell.text) if as_set else [cell.text.strip()]:
+            value = parse(part)
+            if value is None:
+                self.bad(cell, header, f"无法识别“{part}”{did_you_mean(part, choices)}")
+                return None
+            values.append(value)
+        return frozenset(values) if as_set else values[0]
+
+    # -- tables --
+
+    def reasons(self, rows: list[TableRow]) -> tuple[Reason, ...]:
+        result = []
+        for row in rows:
+            name = self.text(row, "售后原因")
+            if not name:
+                continue
+            group = self.choices(row, "原因分组", parse_group, GROUP_CHOICES, as_set=False)
+            if group is None and not self.text(row, "原因分组"):
+                self.bad(self.get(row, "售后原因"), "原因分组", "为空，每个原因须属于一个分组")
+                continue
+            needs = self.yes_no(row, "需要凭证")
+            aliases = tuple(split_list(self.text(row, "别名")))
+            if group is not None:
+                result.append(Reason(name, group, bool(needs), aliases))
+        return tuple(result)
+
+    def categories(self, rows: list[TableRow]) -> tuple[Category, ...]:
+        result = []
+        for row in rows:
+            name = self.text(row, "类目")
+            if not name:
+                continue
+            cell = self.get(row, "无理由退货")
+            support = self.text(row, "无理由退货") or NO_REASON_YES
+            allowed = (NO_REASON_YES, NO_REASON_NO, NO_REASON_UNOPENED)
+            if support not in allowed:
+                self.bad(cell, "无理由退货", f"“{support}” 应为 支持、不支持 或 拆封后不支持{did_you_mean(support, allowed)}")
+                continue
+            days = self.number(row, "无理由天数", Decimal(0), Decimal(90))
+            if days is None:
+                days = Decimal(0 if support == NO_REASON_NO else 7)
+            if support != NO_REASON_NO and days == 0:
+                self.bad(self.get(row, "无理由天数") or cell, "无理由天数", "支持无理由退货的类目天数不能为 0（常用 7 或 15）")
+            result.append(Category(name, support, int(days)))
+        return tuple(result)
+
+    def stages(self, rows: list[TableRow]) -> tuple[Stage, ...]:
+        result = []
+        for row in rows:
+            name = self.text(row, "阶段")
+            if not name:
+                continue
+            if name not in ("待商家处理", "待退款"):
+                self.bad(self.get(row, "阶段"), "阶段", f"“{name}” 应为 待商家处理 或 待退款{did_you_mean(name, ('待商家处理', '待退款'))}")
+                continue
+            types = self.choices(row, "售后类型", lambda t: parse_type(t, None), TYPE_CHOICES)
+            amount = self.number(row, "时长", Decimal(1), Decimal(720))
+            unit = self.text(row, "单位") or "小时"
+            if unit not in ("小时", "工作日"):
+                self.bad(self.get(row, "单位"), "单位", f"“{unit}” 应为 小时 或 工作日")
+                continue
+            if amount is None:
+                self.bad(self.get(row, "时长") or self.get(row, "阶段"), "时长", "为空")
+                continue
+            result.append(Stage(name, types, int(amount), unit))
+        return tuple(result)
+
+    def holidays(self, rows: list[TableRow]) -> WorkCalendar:
+        rest, work = set(), set()
+        for row in rows:
+            cell = self.get(row, "日期")
+            if cell is None or not cell.text.strip():
+                continue
+            try:
+                day = date.fromisoformat(cell.text.strip()[:10].replace("/", "-"))
+            except ValueError:
+                self.bad(cell, "日期", f"“{cell.text}” 不是日期（如 2027-01-01）")
+                continue
+            kind = self.text(row, "类型") or "休息日"
+            if kind in ("休息日", "假日", "节假日", "放假"):
+                rest.add(day)
+            elif kind in ("补班", "工作日", "调休上班"):
+                work.add(day)
+            else:
+                self.bad(self.get(row, "类型"), "类型", f"“{kind}” 应为 休息日 或 补班")
+        return WorkCalendar(frozenset(rest), frozenset(work))
+
+    def params(self, rows: list[TableRow]) -> Params:
+        by_name = {self.text(row, "参数"): row for row in rows if self.text(row, "参数")}
+        known = {
+            "部分退款比例", "小额阈值", "高金额阈值", "重复申请次数", "重复申请天数", "即将超时小时",
+            "店铺名称", "回复署名", "退货地址", "语言", "时区", "模板目录",
+        }
+        for name, row in by_name.items():
+            if name not in known:
+                self.bad(self.get(row, "参数"), "参数", f"未知参数“{name}”{did_you_mean(name, known)}")
+        base = Params()
+
+        def num(name, low, high, default):
+            row = by_name.get(name)
+            value = self.number(row, "值", Decimal(low), Decimal(high)) if row else None
+            return default if value is None else value
+
+        def txt(name, default):
+            row = by_name.get(name)
+            return (self.text(row, "值") if row else "") or default
+
+        language = txt("语言", base.language)
+        if language not in ("zh-CN", "en"):
+            self.bad(self.get(by_name["语言"], "值"), "语言", f"“{language}” 应为 zh-CN 或 en")
+            language = base.language
+        timezone = txt("时区", base.timezone)
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.bad(self.get(by_name["时区"], "值"), "时区", f"“{timezone}” 不是时区名（如 Asia/Shanghai）")
+            timezone = base.timezone
+        return Params(
+            partial_percent=num("部分退款比例", 0, 100, base.partial_percent),
+            small_amount=num("小额阈值", 0, 100000, base.small_amount),
+            high_value=num("高金额阈值", 0, 10000000, base.high_value),
+            repeat_n=int(num("重复申请次数", 2, 1000, base.repeat_n)),
+            repeat_days=int(num("重复申请天数", 1, 3650, base.repeat_days)),
+            due_soon_hours=int(num("即将超时小时", 0, 720, base.due_soon_hours)),
+            shop_name=txt("店铺名称", base.shop_name),
+            signature=txt("回复署名", base.signature),
+            return_address=txt("退货地址", base.return_address),
+            language=language,
+            timezone=timezone,
+            templates_dir=txt("模板目录", base.templates_dir),
+        )
+
+    def products(self, rows: list[TableRow], categories: tuple[Category, ...]) -> tuple[ProductMap, ...]:
+        names = [c.name for c in categories]
+        result = []
+        for row in rows:
+            category = self.text(row, "类目")
+            keys = (self.text(row, "商家编码"), self.text(row, "商品ID"), self.text(row, "商品名称关键词"))
+            if not any(keys) and not category:
+                continue
+            if not category:
+                self.bad(self.get(row, "类目") or next(iter(row.values())), "类目", "为空")
+                continue
+            if category not in names:
+                self.bad(self.get(row, "类目"), "类目", f"“{category}” 不在类目表中{did_you_mean(category, names)}")
+                continue
+            result.append(ProductMap(*keys, category))
+        return tuple(result)
+
+    def rules(self, rows: list[TableRow], reasons: tuple[Reason, ...], params: Params) -> tuple[Rule, ...]:
+        reason_names = [r.name for r in reasons]
+        result: list[Rule] = []
+        seen_ids: set[str] = set()
+        for index, row in enumerate(rows, start=1):
+            if not any(cell.text.strip() for cell in row.values()):
+                continue
+            first = next(iter(row.values()))
+            rule_id = self.text(row, "编号") or f"第{index}条"
+            if rule_id in seen_ids:
+                self.bad(self.get(row, "编号"), "编号", f"“{rule_id}” 重复")
+            seen_ids.add(rule_id)
+            before = len(self.problems)
+            decision_cell = self.get(row, "处理建议")
+            decision = self.choices(row, "处理建议", parse_decision, DECISION_CHOICES, as_set=False)
+            if decision is None and not self.text(row, "处理建议"):
+                self.bad(decision_cell or first, "处理建议", "为空，每条规则须给出处理建议")
+            elif decision in (Decision.INCOMPLETE, Decision.DONE):
+                self.bad(decision_cell, "处理建议", f"“{decision.value}” 由系统判定，不能作为规则结果")
+            reasons_cell = self.get(row, "售后原因")
+            rule_reasons = None
+            if reasons_cell is not None and reasons_cell.text.strip():
+                rule_reasons = frozenset(split_list(reasons_cell.text))
+                for name in rule_reasons:
+                    if name not in reason_names:
+                        self.bad(reasons_cell, "售后原因", f"“{name}” 不在原因表中{did_you_mean(name, reason_names)}")
+            payer_text = self.text(row, "退货运费") or Payer.NONE.value
+            payer = next((p for p in Payer if p.value == payer_text), None)
+            if payer is None:
+                self.bad(self.get(row, "退货运费"), "退货运费", f"“{payer_text}” 应为 商家、买家 或 无")
+            rule = Rule(
+                id=rule_id,
+                decision=decision or Decision.MANUAL_REVIEW,
+                types=self.choices(row, "售后类型", lambda t: parse_type(t, None), TYPE_CHOICES),
+                groups=self.choices(row, "原因分组", parse_group, GROUP_CHOICES),
+                reasons=rule_reasons,
+                delivered=self.yes_no(row, "已签收"),
+                in_window=self.yes_no(row, "七天内"),
+                category_ok=self.yes_no(row, "类目支持无理由"),
+                evidence=self.yes_no(row, "有凭证"),
+                risk=self.yes_no(row, "有风险"),
+                max_amount=self.number(row, "金额不超过", Decimal(0), Decimal(10000000)),
+                percent=self.number(row, "退款比例", Decimal(0), Decimal(100)),
+                payer=payer or Payer.NONE,
+                template=self.text(row, "回复模板") or None,
+                note=self.text(row, "说明"),
+                loc=(self.get(row, "编号") or first).loc,
+            )
+            if len(self.problems) > before:
+                continue
+            for earlier in result:
+                if covers(earlier, rule):
+                    self.bad(
+                        self.get(row, "编号") or first,
+                        "编号",
+                        f"规则 {rule.id} 永远不会命中：前面的规则 {earlier.id}（{earlier.loc}）已覆盖它的所有情况，请调整顺序或条件",
+                    )
+                    break
+            result.append(rule)
+        if not result:
+            self.problems.append(Problem(Loc("规则", 1, "A"), "决策表", "没有任何规则"))
+        return tuple(result)
+
+
+def _set_covers(a, b) -> bool:
+    return a is None or (b is not None and b <= a)
+
+
+def covers(earlier: Rule, later: Rule) -> bool:
+    """True when every case ``later`` matches is already matched by ``earlier`` (so ``later`` is dead)."""
+    return (
+        _set_covers(earlier.types, later.types)
+        and _set_covers(earlier.groups, later.groups)
+        and _set_covers(earlier.reasons, later.reasons)
+        and all(
+            a is None or a == b
+            for a, b in (
+                (earlier.delivered, later.delivered),
+                (earlier.in_window, later.in_window),
+                (earlier.category_ok, later.category_ok),
+                (earlier.evidence, later.evidence),
+                (earlier.risk, later.risk),
+            )
+        )
+        and (earlier.max_amount is None or (later.max_amount is not None and later.max_amount <= earlier.max_amount))
+    )
+
+
+def compile_policy(tables: dict[str, list[TableRow]] | None = None) -> tuple[Policy, list[Problem]]:
+    """Rows of text → a frozen Policy and every problem found, each located (``规则!C12: …``).
+
+    A missing table falls back to its default, so an old workbook without the 商品 table still works.
+    The caller decides what to do with problems (``check`` refuses to run and writes nothing).
+    """
+    given = tables or {}
+    merged = default_tables() | {name: rows for name, rows in given.items() if name in defaults.TABLES}
+    c = _Compiler()
+    reasons = c.reasons(merged["原因"])
+    categories = c.categories(merged["类目"])
+    params = c.params(merged["参数"])
+    policy = Policy(
+        rules=c.rules(merged["决策表"], reasons, params),
+        reasons=reasons,
+        categories=categories,
+        stages=c.stages(merged["时限"]),
+        calendar=c.holidays(merged["节假日"]),
+        params=params,
+        products=c.products(merged["商品"], categories),
+        fingerprint=_fingerprint(merged),
+        _reason_index=_reason_index(reasons),
+        _category_index={norm(cat.name): cat for cat in categories},
+    )
+    return policy, c.problems
+
+
+def _reason_index(reasons: tuple[Reason, ...]) -> dict[str, Reason]:
+    index: dict[str, Reason] = {}
+    for reason in reasons:
+        for word in (reason.name, *reason.aliases):
+            index.setdefault(norm(word), reason)
+    return index
+
+
+def _fingerprint(tables: dict[str, list[TableRow]]) -> str:
+    """A short hash of the policy's text, recorded in 记录 so a merchant can tell which rules a run used."""
+    h = hashlib.sha256()
+    for name in sorted(tables):
+        h.update(name.encode())
+        for row in tables[name]:
+            for header in sorted(row):
+                h.update(f"{header}={row[header].text}\x1f".encode())
+            h.update(b"\x1e")
+    return h.hexdigest()[:12]
+
+
+def default_policy() -> Policy:
+    """The SPEC §3 defaults, compiled (they compile without problems; a test proves it)."""
+    policy, problems = compile_policy()
+    assert not problems, problems
+    return policy
+
+
+def now_in(tz: str) -> datetime:
+    """The current time in the shop's time zone, naive (every date-time in the engine is shop-local)."""
+    return datetime.now(ZoneInfo(tz)).replace(tzinfo=None, microsecond=0)

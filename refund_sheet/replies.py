@@ -1,0 +1,170 @@
+"""The only module that touches Jinja: customer replies from one template per decision and language (SPEC §6).
+
+Templates live in ``templates/<lang>/`` (top level of the repository, shipped in the package as ``_templates``);
+a merchant's folder overrides them file by file. The environment is sandboxed and strict: a missing variable is a
+row error naming the template and the variable, never a silent blank. Customer text (buyer names, notes) is only
+ever passed as data, so ``{{ 7*7 }}`` typed by a buyer comes out literally.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from .engine import Decision, Facts, Policy, Verdict
+from .engine.model import ENGLISH_DECISION, CaseType, ReasonGroup
+from .engine.money import yuan
+from .errors import TemplateError
+
+BUILTIN = Path(__file__).parent / "_templates"
+LANGUAGES = ("zh-CN", "en")
+SUFFIX = ".j2"
+ERROR_MARK = "【回复未生成】"
+
+
+def template_name(decision: Decision) -> str:
+    """REFUND_FULL → ``refund_full.j2``."""
+    return decision.name.lower() + SUFFIX
+
+
+def _money(value: Decimal | None) -> str:
+    return yuan(value)
+
+
+def _when(value: datetime | None, lang: str = "zh-CN") -> str:
+    if value is None:
+        return ""
+    if lang == "en":
+        return value.strftime("%b %d, %H:%M").replace(" 0", " ")
+    return f"{value.month}月{value.day}日 {value:%H:%M}"
+
+
+def _day(value: datetime | None, lang: str = "zh-CN") -> str:
+    if value is None:
+        return ""
+    if lang == "en":
+        return value.strftime("%b %d").replace(" 0", " ")
+    return f"{value.month}月{value.day}日"
+
+
+def environment(lang: str, templates: Path | None = None) -> SandboxedEnvironment:
+    """A sandboxed, strict environment whose loader looks in the merchant's folder first, then the built-in one."""
+    if lang not in LANGUAGES:
+        raise TemplateError(f"不支持的回复语言“{lang}”：可用 {'、'.join(LANGUAGES)}")
+    search = []
+    if templates:
+        folder = Path(templates)
+        if not folder.is_dir():
+            raise TemplateError(f"模板目录不存在：{folder}")
+        search += [str(folder / lang), str(folder)]
+    search.append(str(BUILTIN / lang))
+    env = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(search, encoding="utf-8"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["money"] = _money
+    env.filters["pct"] = lambda v: "" if v is None else f"{Decimal(v).normalize():f}"
+    env.filters["when"] = lambda v: _when(v, lang)
+    env.filters["day"] = lambda v: _day(v, lang)
+    return env
+
+
+def _located(error: Exception, fallback: str) -> str:
+    """``refund_full.j2 第 3 行``: the template frame Jinja rewrites into the traceback."""
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename.endswith(SUFFIX):
+            return f"{Path(frame.filename).name} 第 {frame.lineno} 行"
+    lineno = getattr(error, "lineno", None)
+    name = getattr(error, "filename", None) or getattr(error, "name", None) or fallback
+    return f"{Path(str(name)).name}" + (f" 第 {lineno} 行" if lineno else "")
+
+
+def load_templates(env: SandboxedEnvironment, names: set[str]) -> dict[str, jinja2.Template]:
+    """Compile every template a run may need, once; a syntax error or a missing file stops the run."""
+    compiled = {}
+    for name in sorted(names):
+        try:
+            compiled[name] = env.get_template(name)
+        except jinja2.TemplateSyntaxError as error:
+            raise TemplateError(f"回复模板语法错误：{_located(error, name)}：{error.message}") from None
+        except jinja2.TemplateNotFound as error:
+            raise TemplateError(f"找不到回复模板“{error.name}”（规则中的回复模板应为 templates 目录中的文件名）") from None
+    return compiled
+
+
+def context(facts: Facts, verdict: Verdict, policy: Policy, lang: str) -> dict:
+    """Everything a template may use. Customer text is passed as plain strings and never rendered itself."""
+    category = policy.category(facts.category)
+    case = asdict(facts)
+    case.pop("problems", None)
+    case["type"] = facts.type.value if facts.type else ""
+    case["override"] = facts.override.value if facts.override else ""
+    p = policy.params
+    return {
+        "case": case,
+        "verdict": {
+            "decision": verdict.decision.name,
+            "label": verdict.decision.value if lang != "en" else ENGLISH_DECISION[verdict.decision],
+            "amount": verdict.amount,
+            "percent": verdict.percent,
+            "deadline": verdict.deadline,
+            "payer": verdict.payer.name if verdict.payer else "NONE",
+            "explanation": verdict.explanation,
+            "rule_id": verdict.rule_id,
+            "group": verdict.group.name if verdict.group else "OTHER",
+            "reason": verdict.reason or facts.reason or "",
+            "unopened_only": verdict.unopened_only,
+            "window_end": verdict.window_end,
+            "risks": list(verdict.risks),
+        },
+        "buyer": facts.buyer or ("亲" if lang != "en" else "there"),
+        "product": facts.product or "",
+        "category": category.name if category else (facts.category or ""),
+        "category_ok": category.supports_no_reason if category else None,
+        "unshipped": facts.type is CaseType.REFUND_UNSHIPPED,
+        "quality": verdict.group in (ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM),
+        "shop": p.shop_name,
+        "signature": p.signature,
+        "return_address": p.return_address,
+        "lang": lang,
+    }
+
+
+def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str | None = None):
+    """A function (facts, verdict) → reply text, with every template compiled up front.
+
+    A render failure (a missing variable in a merchant's template, a blocked attribute) becomes the reply text
+    ``【回复未生成】file line: reason`` so the row shows the problem and the batch goes on.
+    """
+    lang = lang or policy.params.language
+    folder = templates or (policy.params.templates_dir or None)
+    env = environment(lang, Path(folder) if folder else None)
+    names = {template_name(d) for d in Decision if d not in (Decision.DONE,)}
+    names |= {rule.template if rule.template.endswith(SUFFIX) else rule.template + SUFFIX for rule in policy.rules if rule.template}
+    compiled = load_templates(env, names)
+
+    def render(facts: Facts, verdict: Verdict) -> str:
+        name = verdict.template or template_name(verdict.decision)
+        if not name.endswith(SUFFIX):
+            name += SUFFIX
+        try:
+            text = compiled[name].render(context(facts, verdict, policy, lang))
+        except jinja2.UndefinedError as error:
+            return f"{ERROR_MARK}{_located(error, name)}：缺少变量（{error.message}）"
+        except jinja2.exceptions.SecurityError as error:
+            return f"{ERROR_MARK}{_located(error, name)}：模板访问被禁止（{error}）"
+        except Exception as error:  # a merchant's template may fail in any way; the batch goes on
+            return f"{ERROR_MARK}{_located(error, name)}：{type(error).__name__}: {error}"
+        return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
+
+    return render

@@ -1,0 +1,187 @@
+"""The service functions the CLI and the ribbon buttons both call: one call per user action.
+
+``evaluate`` is the shared middle (rows of values in, verdicts and output values out, no file access);
+``check_file`` wraps it with the openpyxl edges for the headless command.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from .engine import Decision, Facts, Policy, Sla, Verdict, compile_policy, judge_all, now_in
+from .engine.columns import map_headers
+from .engine.parse import read_facts
+from .errors import PolicyError
+
+DONE_KEYS = ("decision", "sla")  # a closed case: only these change; amount, reply and the rest stay as they were
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The result of judging one register: facts and verdicts in row order, plus the output values to write."""
+
+    rows: tuple[int, ...]
+    facts: tuple[Facts, ...]
+    verdicts: tuple[Verdict, ...]
+    outputs: tuple[dict[str, object], ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class CheckResult:
+    """What a run did, for the summary line, the 记录 sheet and the tests."""
+
+    path: Path
+    out: Path
+    rows: int = 0
+    changed: int = 0
+    by_decision: Counter = field(default_factory=Counter)
+    overdue: int = 0
+    due_soon: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    backup: Path | None = None
+    saved: bool = False
+    fingerprint: str = ""
+
+    def summary(self) -> str:
+        """A few lines for the terminal: rows, decisions by kind, overdue, errors."""
+        kinds = "，".join(f"{d.value} {n}" for d, n in sorted(self.by_decision.items(), key=lambda kv: -kv[1]))
+        lines = [
+            f"已检查 {self.rows} 行，更新 {self.changed} 行：{kinds or '无'}",
+            f"已超时 {self.overdue}，即将超时 {self.due_soon}，信息不全 {len(self.errors)}",
+        ]
+        lines += [f"  {e}" for e in self.errors[:10]]
+        if len(self.errors) > 10:
+            lines.append(f"  …另有 {len(self.errors) - 10} 行信息不全")
+        lines += [f"注意：{w}" for w in self.warnings]
+        if self.saved:
+            lines.append(f"已保存：{self.out}" + (f"（原文件备份：{self.backup.name}）" if self.backup else ""))
+        else:
+            lines.append(f"没有需要更新的内容，文件未改动：{self.out}")
+        return "\n".join(lines)
+
+
+def output_values(verdict: Verdict, now: datetime) -> dict[str, object]:
+    """The values of the output columns for one verdict (SPEC §2), keyed by canonical key."""
+    if verdict.decision is Decision.DONE:
+        return {"decision": verdict.decision.value, "sla": Sla.CLOSED.value}
+    values: dict[str, object] = {
+        "decision": verdict.decision.value,
+        "amount": verdict.amount if verdict.amount is not None else None,
+        "payer": verdict.payer.value if verdict.payer else None,
+        "deadline": verdict.deadline,
+        "sla": verdict.sla.value if verdict.sla else None,
+        "risks": "；".join(verdict.risks) or None,
+        "rule_id": verdict.rule_id or None,
+        "explanation": verdict.explanation,
+        "checked_at": now,
+    }
+    if verdict.reply is not None:
+        values["reply"] = verdict.reply
+    return values
+
+
+def compile_or_raise(tables) -> Policy:
+    """The policy from the 规则 tables (defaults where absent); every mistake raises one PolicyError."""
+    policy, problems = compile_policy(tables)
+    if problems:
+        raise PolicyError(problems)
+    return policy
+
+
+def evaluate(
+    headers: Sequence[object],
+    rows: Sequence[tuple[int, Sequence[object]]],
+    sheet: str,
+    policy: Policy,
+    now: datetime | None = None,
+    renderer=None,
+    letters: dict[str, str] | None = None,
+) -> Evaluation:
+    """Judge a register given as its header cells and (row number, values) pairs.
+
+    ``renderer`` (from ``replies``) fills each verdict's reply; without it the reply column is left alone.
+    """
+    now = now or now_in(policy.params.timezone)
+    found = map_headers(list(headers))
+    letters = letters or {}
+    facts = tuple(read_facts(values, found, letters, sheet, number, policy) for number, values in rows)
+    verdicts = judge_all(facts, policy, now)
+    if renderer is not None:
+        verdicts = [
+            v if v.decision is Decision.DONE else replace(v, reply=renderer(f, v)) for f, v in zip(facts, verdicts)
+        ]
+    return Evaluation(
+        rows=tuple(number for number, _ in rows),
+        facts=facts,
+        verdicts=tuple(verdicts),
+        outputs=tuple(output_values(v, now) for v in verdicts),
+        warnings=tuple(policy.calendar.warnings()),
+    )
+
+
+def tally(result: CheckResult, evaluation: Evaluation) -> None:
+    """Fill the counts of a CheckResult from an evaluation."""
+    result.rows = len(evaluation.verdicts)
+    result.by_decision = Counter(v.decision for v in evaluation.verdicts)
+    result.overdue = sum(v.sla is Sla.OVERDUE for v in evaluation.verdicts)
+    result.due_soon = sum(v.sla is Sla.DUE_SOON for v in evaluation.verdicts)
+    result.errors = [v.explanation for v in evaluation.verdicts if v.decision is Decision.INCOMPLETE]
+    result.warnings = list(evaluation.warnings)
+
+
+def parse_now(text: str | None) -> datetime | None:
+    """``--now "2026-11-20 12:00"`` for reproducible runs; ``None`` means the shop's current time."""
+    if not text:
+        return None
+    from .engine.parse import CellError, parse_datetime
+
+    try:
+        return parse_datetime(text, "Asia/Shanghai")
+    except CellError as error:
+        raise ValueError(f"--now {error}") from None
+
+
+def check_file(
+    path: Path,
+    out: Path | None = None,
+    now: datetime | None = None,
+    *,
+    lang: str | None = None,
+    templates: Path | None = None,
+    only_rows: set[int] | None = None,
+    _before_replace=None,
+) -> CheckResult:
+    """Process a tracker file: judge every open case, fill the output columns, save atomically with a backup.
+
+    Nothing is written when anything fails (bad policy, unreadable file, broken template): the file stays as it was.
+    """
+    from . import workbook as wbk
+    from .replies import make_renderer
+
+    path = Path(path)
+    target = Path(out) if out else path
+    wb = wbk.open_workbook(path)
+    reg = wbk.find_register(wb)
+    policy = compile_or_raise(wbk.read_policy_tables(wb))
+    now = now or now_in(policy.params.timezone)
+    renderer = make_renderer(policy, lang=lang, templates=templates)
+    rows = wbk.read_rows(reg)
+    if only_rows is not None:
+        rows = [r for r in rows if r[0] in only_rows]
+    evaluation = evaluate(reg.headers, rows, reg.sheet, policy, now, renderer, reg.letters())
+    columns = wbk.output_columns(reg)
+    result = CheckResult(path=path, out=target, fingerprint=policy.fingerprint)
+    tally(result, evaluation)
+    result.changed = wbk.write_block(reg, columns, zip(evaluation.rows, evaluation.outputs))
+    if result.changed == 0 and not reg.added and target == path:
+        return result  # a second run with the same "now": nothing to change, the file is not touched
+    result.backup = wbk.save_atomic(wb, target, _before_replace=_before_replace)
+    result.saved = True
+    return result
+

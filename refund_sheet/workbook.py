@@ -1,0 +1,323 @@
+"""The only module that touches openpyxl: open a tracker, find its register, read rows and the 规则 tables,
+write the output columns back, and save safely (temporary file in the same folder, backup, atomic rename)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.table import Table, TableColumn
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .engine import defaults
+from .engine.columns import BY_KEY, OUTPUT_COLUMNS, map_headers, missing_required
+from .engine.policy import PolicyCell, TableRow
+from .engine.model import Loc
+from .engine.vocab import norm
+from .errors import SaveError, WorkbookError
+
+REGISTER_SHEET = "退款登记"
+POLICY_SHEET = "规则"
+HEADER_SCAN_ROWS = 20
+
+MONEY_FORMAT = '"¥"#,##0.00'
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+TEXT_KEYS = frozenset({"decision", "payer", "sla", "risks", "rule_id", "explanation", "reply"})
+
+
+def open_workbook(path: Path) -> Workbook:
+    """Load a tracker with openpyxl, turning every way that fails into a one-line WorkbookError."""
+    path = Path(path)
+    if not path.exists():
+        raise WorkbookError(f"找不到文件：{path}")
+    if path.is_dir():
+        raise WorkbookError(f"{path} 是文件夹，不是 Excel 文件")
+    if not zipfile.is_zipfile(path):
+        head = path.read_bytes()[:8]
+        if head.startswith(b"\xd0\xcf\x11\xe0"):
+            raise WorkbookError(f"{path.name} 是旧版 .xls 或加密的工作簿：请在 Excel 中另存为 .xlsx（不加密码）后再试")
+        raise WorkbookError(f"{path.name} 不是 .xlsx 工作簿（可能是改了扩展名的 CSV 或其他文件）")
+    try:
+        return openpyxl.load_workbook(path, keep_vba=path.suffix.lower() in (".xlsm", ".xlam"), rich_text=False)
+    except PermissionError:
+        raise WorkbookError(f"无法读取 {path.name}：没有权限或文件被其他程序锁定") from None
+    except Exception as error:  # openpyxl raises many kinds for a damaged package
+        raise WorkbookError(f"无法打开 {path.name}：文件已损坏或不是 Excel 工作簿（{type(error).__name__}）") from None
+
+
+@dataclass
+class Register:
+    """Where the register stands in a sheet: its header row, columns by key, and its Excel Table if any."""
+
+    ws: Worksheet
+    header_row: int
+    first_col: int
+    last_col: int
+    headers: list[object]  # header cells from first_col to last_col
+    found: dict[str, int]  # canonical key → 0-based position relative to first_col
+    table: Table | None
+    added: bool = False  # output columns were added to the right of the table this run
+
+    @property
+    def sheet(self) -> str:
+        return self.ws.title
+
+    def letter(self, key: str) -> str:
+        return get_column_letter(self.first_col + self.found[key])
+
+    def letters(self) -> dict[str, str]:
+        return {key: self.letter(key) for key in self.found}
+
+
+def _header_row_candidates(ws: Worksheet) -> Iterator[tuple[int, int, int, Table | None]]:
+    """(row, first col, last col, table) for each row that may hold the headers: the Tables' header rows first."""
+    for table in ws.tables.values():
+        (min_col, min_row, max_col, _max_row) = _bounds(table.ref)
+        yield min_row, min_col, max_col, table
+    max_col = ws.max_column
+    for row in range(1, min(ws.max_row, HEADER_SCAN_ROWS) + 1):
+        yield row, 1, max_col, None
+
+
+def _bounds(ref: str) -> tuple[int, int, int, int]:
+    from openpyxl.utils.cell import range_boundaries
+
+    return range_boundaries(ref)
+
+
+def find_register(wb: Workbook) -> Register:
+    """The register: on sheet 退款登记, else the first sheet whose header row has the required columns.
+
+    Raises WorkbookError naming the missing columns and the closest header present.
+    """
+    sheets = [wb[REGISTER_SHEET]] if REGISTER_SHEET in wb.sheetnames else []
+    sheets += [ws for ws in wb.worksheets if ws.title != REGISTER_SHEET]
+    best: tuple[int, Worksheet, list[object], dict[str, int]] | None = None
+    for ws in sheets:
+        for row, first_col, last_col, table in _header_row_candidates(ws):
+            headers = [ws.cell(row, col).value for col in range(first_col, last_col + 1)]
+            while headers and headers[-1] in (None, "") and table is None:
+                headers.pop()
+            found = map_headers(headers)
+            if not missing_required(found, headers):
+                return Register(ws, row, first_col, first_col + len(headers) - 1, headers, found, table)
+            if best is None or len(found) > len(best[3]) or (ws.title == REGISTER_SHEET and best[1].title != REGISTER_SHEET):
+                best = (row, ws, headers, found)
+    if best is None:
+        raise WorkbookError("工作簿中没有工作表")
+    row, ws, headers, found = best
+    missing = "；".join(missing_required(found, headers))
+    raise WorkbookError(f"找不到售后登记表：{ws.title} 第 {row} 行{missing}")
+
+
+def read_rows(reg: Register) -> list[tuple[int, tuple]]:
+    """(row number, values) for every non-blank row under the header, whole-range read."""
+    ws = reg.ws
+    last_row = ws.max_row
+    rows = []
+    for offset, values in enumerate(
+        ws.iter_rows(min_row=reg.header_row + 1, max_row=last_row, min_col=reg.first_col, max_col=reg.last_col, values_only=True)
+    ):
+        if any(v is not None and (not isinstance(v, str) or v.strip()) for v in values):
+            rows.append((reg.header_row + 1 + offset, values))
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------ policy
+
+
+def _policy_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def read_policy_tables(wb: Workbook) -> dict[str, list[TableRow]] | None:
+    """The policy tables on 规则, found by their titles in column A; ``None`` when there is no 规则 sheet.
+
+    A table is its title row, a header row, then every row until the next title (blank rows skipped), so a
+    merchant may add rows anywhere inside a table.
+    """
+    if POLICY_SHEET not in wb.sheetnames:
+        return None
+    ws = wb[POLICY_SHEET]
+    titles = {norm(name): name for name in defaults.TABLES}
+    grid = [list(row) for row in ws.iter_rows(min_row=1, max_row=ws.max_row, values_only=True)]
+    tables: dict[str, list[TableRow]] = {}
+    current: str | None = None
+    headers: list[tuple[int, str]] = []
+    expect_headers = False
+    for index, values in enumerate(grid, start=1):
+        first = _policy_text(values[0]) if values else ""
+        if norm(first) in titles and not any(_policy_text(v) for v in values[1:2]):
+            current = titles[norm(first)]
+            tables[current] = []
+            expect_headers = True
+            continue
+        if current is None:
+            continue
+        texts = [_policy_text(v) for v in values]
+        if expect_headers:
+            headers = [(col, text) for col, text in enumerate(texts) if text]
+            expect_headers = False
+            continue
+        if not any(texts):
+            continue
+        tables[current].append(
+            {
+                header: PolicyCell(texts[col] if col < len(texts) else "", Loc(POLICY_SHEET, index, get_column_letter(col + 1)))
+                for col, header in headers
+            }
+        )
+    return tables
+
+
+# ------------------------------------------------------------------------------------------------ writing
+
+
+def output_columns(reg: Register) -> dict[str, int]:
+    """Absolute column numbers of the output columns, adding any that are missing at the right of the table."""
+    ws = reg.ws
+    columns = {}
+    next_col = reg.last_col + 1
+    for column in OUTPUT_COLUMNS:
+        if column.key in reg.found:
+            columns[column.key] = reg.first_col + reg.found[column.key]
+            continue
+        cell = ws.cell(reg.header_row, next_col)
+        cell.value = column.header
+        if reg.header_row > 1 or reg.table is not None:
+            source = ws.cell(reg.header_row, reg.last_col)
+            if source.has_style:
+                cell._style = source._style
+        columns[column.key] = next_col
+        reg.added = True
+        reg.headers.append(column.header)
+        reg.found[column.key] = next_col - reg.first_col
+        next_col += 1
+    reg.last_col = max(reg.last_col, next_col - 1)
+    return columns
+
+
+def _same(old: object, new: object) -> bool:
+    if isinstance(new, Decimal) and isinstance(old, (int, float, Decimal)) and not isinstance(old, bool):
+        return Decimal(str(old)) == new
+    if new in (None, "") and old in (None, ""):
+        return True
+    return old == new
+
+
+def write_block(reg: Register, columns: dict[str, int], updates: Iterable[tuple[int, dict[str, object]]]) -> int:
+    """Write each row's output values; returns how many rows changed. Text is always text, never a formula."""
+    ws = reg.ws
+    changed = 0
+    for row, values in updates:
+        row_changed = False
+        for key, value in values.items():
+            cell = ws.cell(row, columns[key])
+            if isinstance(value, Decimal):
+                fmt = MONEY_FORMAT
+            elif isinstance(value, datetime):
+                fmt = DATETIME_FORMAT
+            else:
+                fmt = None
+            if not _same(cell.value, value):
+                row_changed = True
+                cell.value = value
+                if isinstance(value, str):
+                    cell.data_type = "s"  # "=HYPERLINK(…)" from a buyer stays text
+            if fmt and cell.number_format != fmt:
+                cell.number_format = fmt
+        changed += row_changed
+    _fit_table(reg)
+    return changed
+
+
+def _fit_table(reg: Register) -> None:
+    """Keep the Excel Table covering every header and row (Excel repairs a file whose table and headers differ)."""
+    table = reg.table
+    if table is None:
+        return
+    min_col, min_row, max_col, max_row = _bounds(table.ref)
+    last_row = max(max_row, reg.ws.max_row)
+    ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(reg.last_col)}{last_row}"
+    names = [str(reg.ws.cell(min_row, col).value or f"列{col}") for col in range(min_col, reg.last_col + 1)]
+    if ref == table.ref and [c.name for c in table.tableColumns] == names:
+        return
+    table.ref = ref
+    if table.autoFilter is not None:
+        table.autoFilter.ref = ref
+    table.tableColumns = [TableColumn(id=i, name=name) for i, name in enumerate(names, start=1)]
+
+
+# ------------------------------------------------------------------------------------------------ saving
+
+
+def backup_path(target: Path) -> Path:
+    """``RefundTracker.xlsx`` → ``RefundTracker.bak.xlsx`` beside it (opens in Excel like the original)."""
+    return target.with_name(f"{target.stem}.bak{target.suffix}")
+
+
+def excel_lock_file(target: Path) -> Path:
+    """The owner file Excel keeps beside a workbook it has open: ``~$RefundTracker.xlsx``."""
+    return target.with_name("~$" + target.name)
+
+
+def save_atomic(wb: Workbook, target: Path, backup: bool = True, _before_replace=None) -> Path | None:
+    """Save to a temporary file in the same folder, keep a backup of the previous file, then rename over it.
+
+    Any failure leaves ``target`` exactly as it was and removes the temporary file. Returns the backup path.
+    ``_before_replace`` is a test hook called between writing and renaming.
+    """
+    target = Path(target)
+    if excel_lock_file(target).exists():
+        raise SaveError(f"{target.name} 正在 Excel 中打开：请先关闭它再运行（发现 {excel_lock_file(target).name}）")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp" + target.suffix, dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    saved_backup = None
+    try:
+        wb.save(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        if backup and target.exists():
+            saved_backup = backup_path(target)
+            fd, bak_tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".bak.tmp", dir=target.parent)
+            os.close(fd)
+            shutil.copy2(target, bak_tmp)
+            os.replace(bak_tmp, saved_backup)
+        if _before_replace:
+            _before_replace(tmp)
+        os.replace(tmp, target)
+    except PermissionError:
+        tmp.unlink(missing_ok=True)
+        raise SaveError(f"无法写入 {target.name}：文件被其他程序打开或没有写权限，原文件未改动") from None
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise SaveError(f"保存 {target.name} 失败（{error.strerror or error}），原文件未改动") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return saved_backup
+
+
+__all__ = [
+    "BY_KEY", "Register", "find_register", "open_workbook", "output_columns", "read_policy_tables", "read_rows",
+    "save_atomic", "write_block",
+]

@@ -1,0 +1,29 @@
+"""The shape of the house: the pure core imports no Excel, file-format or template library."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import refund_sheet
+
+PACKAGE = Path(refund_sheet.__file__).parent
+
+
+def test_the_core_imports_neither_openpyxl_nor_xlwings_nor_jinja2():
+    code = (
+        "import sys, refund_sheet.engine, refund_sheet.engine.parse, refund_sheet.engine.decide;"
+        "print(sorted(m for m in ('openpyxl', 'xlwings', 'jinja2') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_each_library_is_touched_by_one_module_only():
+    owners = {"openpyxl": {"workbook.py"}, "jinja2": {"replies.py"}, "xlwings": {"excel.py"}, "click": {"cli.py"}}
+    for library, allowed in owners.items():
+        users = {
+            str(p.relative_to(PACKAGE))
+            for p in PACKAGE.rglob("*.py")
+            if f"import {library}" in p.read_text(encoding="utf-8") or f"from {library}" in p.read_text(encoding="utf-8")
+        }
+        assert users <= allowed, (library, users)
