@@ -185,3 +185,75 @@ def check_file(
     result.saved = True
     return result
 
+
+
+@dataclass(frozen=True)
+class GridResult:
+    """The result of checking a register given as a sheet's values (what one xlwings range read returns).
+
+    ``columns`` gives the 0-based column of every output key, new ones (``new_headers``) continuing at the right
+    of the header row; ``block[i]`` holds the new values of ``columns`` for grid row ``header_row + 1 + i``, with
+    the cells a run must not change (closed cases, rows not selected, keys not asked for) carrying their old
+    values, so each output column can be written back in one range write.
+    """
+
+    header_row: int
+    columns: dict[str, int]
+    new_headers: tuple[str, ...]
+    block: tuple[tuple[object, ...], ...]
+    evaluation: Evaluation
+
+
+def check_grid(
+    grid: Sequence[Sequence[object]],
+    policy: Policy,
+    now: datetime | None = None,
+    *,
+    sheet: str = "退款登记",
+    renderer=None,
+    only_rows: set[int] | None = None,
+    keys: Sequence[str] | None = None,
+) -> GridResult:
+    """Judge the register in ``grid`` (rows of cell values, row 0 = sheet row 1) and return the output block.
+
+    ``only_rows`` (0-based grid rows) limits the run to the selected rows (检查选中行); ``keys`` limits which
+    output columns change (刷新时效: deadline and sla; 生成回复: reply). Raises LookupError when no header row
+    holds the required columns.
+    """
+    from .engine.columns import OUTPUT_COLUMNS, locate_header
+
+    header_row, headers, found = locate_header(grid)
+    width = max(len(headers), max((len(r) for r in grid), default=0))
+    columns: dict[str, int] = {}
+    new_headers: list[str] = []
+    for column in OUTPUT_COLUMNS:
+        if column.key in found:
+            columns[column.key] = found[column.key]
+        else:
+            columns[column.key] = max(len(headers), 0) + len(new_headers)
+            new_headers.append(column.header)
+    width = max(width, len(headers) + len(new_headers))
+    body = [list(r) + [None] * (width - len(r)) for r in grid[header_row + 1 :]]
+    letters = {k: _col_letter(i + 1) for k, i in found.items()}
+    picked = [
+        (header_row + 1 + i + 1, values)
+        for i, values in enumerate(body)
+        if (only_rows is None or header_row + 1 + i in only_rows)
+        and any(v is not None and (not isinstance(v, str) or v.strip()) for v in values)
+    ]
+    evaluation = evaluate(headers, picked, sheet, policy, now, renderer, letters)
+    wanted = set(keys) if keys is not None else {c.key for c in OUTPUT_COLUMNS}
+    order = [c.key for c in OUTPUT_COLUMNS]
+    block = [[row[columns[k]] for k in order] for row in body]
+    for number, outputs in zip(evaluation.rows, evaluation.outputs):
+        target = block[number - 1 - (header_row + 1)]
+        for key, value in outputs.items():
+            if key in wanted:
+                target[order.index(key)] = value
+    return GridResult(header_row, columns, tuple(new_headers), tuple(tuple(r) for r in block), evaluation)
+
+
+def _col_letter(index: int) -> str:
+    from .engine.policy import _letter
+
+    return _letter(index)

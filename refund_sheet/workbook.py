@@ -9,7 +9,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,11 +19,8 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.table import Table, TableColumn
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .engine import defaults
 from .engine.columns import BY_KEY, OUTPUT_COLUMNS, map_headers, missing_required
-from .engine.policy import PolicyCell, TableRow
-from .engine.model import Loc
-from .engine.vocab import norm
+from .engine.policy import TableRow, policy_tables_from_grid
 from .errors import SaveError, WorkbookError
 
 REGISTER_SHEET = "退款登记"
@@ -136,56 +133,12 @@ def read_rows(reg: Register) -> list[tuple[int, tuple]]:
 # ------------------------------------------------------------------------------------------------ policy
 
 
-def _policy_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
-
-
 def read_policy_tables(wb: Workbook) -> dict[str, list[TableRow]] | None:
-    """The policy tables on 规则, found by their titles in column A; ``None`` when there is no 规则 sheet.
-
-    A table is its title row, a header row, then every row until the next title (blank rows skipped), so a
-    merchant may add rows anywhere inside a table.
-    """
+    """The policy tables on 规则 (see ``policy_tables_from_grid``); ``None`` when there is no 规则 sheet."""
     if POLICY_SHEET not in wb.sheetnames:
         return None
     ws = wb[POLICY_SHEET]
-    titles = {norm(name): name for name in defaults.TABLES}
-    grid = [list(row) for row in ws.iter_rows(min_row=1, max_row=ws.max_row, values_only=True)]
-    tables: dict[str, list[TableRow]] = {}
-    current: str | None = None
-    headers: list[tuple[int, str]] = []
-    expect_headers = False
-    for index, values in enumerate(grid, start=1):
-        first = _policy_text(values[0]) if values else ""
-        if norm(first) in titles and not any(_policy_text(v) for v in values[1:2]):
-            current = titles[norm(first)]
-            tables[current] = []
-            expect_headers = True
-            continue
-        if current is None:
-            continue
-        texts = [_policy_text(v) for v in values]
-        if expect_headers:
-            headers = [(col, text) for col, text in enumerate(texts) if text]
-            expect_headers = False
-            continue
-        if not any(texts):
-            continue
-        tables[current].append(
-            {
-                header: PolicyCell(texts[col] if col < len(texts) else "", Loc(POLICY_SHEET, index, get_column_letter(col + 1)))
-                for col, header in headers
-            }
-        )
-    return tables
+    return policy_tables_from_grid(ws.iter_rows(values_only=True), POLICY_SHEET)
 
 
 # ------------------------------------------------------------------------------------------------ writing

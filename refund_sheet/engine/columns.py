@@ -96,3 +96,27 @@ def missing_required(found: dict[str, int], headers: list[object]) -> list[str]:
             hint = did_you_mean(column.header, present, cutoff=0.3)
             messages.append(f"缺少必填列“{column.header}”{hint}")
     return messages
+
+
+def locate_header(grid, scan: int = 20) -> tuple[int, list[object], dict[str, int]]:
+    """The register's header row in a sheet's values: (0-based row index, header cells, key → position).
+
+    The first of the top ``scan`` rows that holds every required column wins. Raises LookupError whose message
+    names the missing columns of the closest row, with a "did you mean".
+    """
+    best: tuple[int, list[object], dict[str, int]] | None = None
+    for index, values in enumerate(grid):
+        if index >= scan:
+            break
+        headers = list(values)
+        while headers and headers[-1] in (None, ""):
+            headers.pop()
+        found = map_headers(headers)
+        if not missing_required(found, headers):
+            return index, headers, found
+        if best is None or len(found) > len(best[2]):
+            best = (index, headers, found)
+    if best is None:
+        raise LookupError("工作表是空的")
+    index, headers, found = best
+    raise LookupError(f"第 {index + 1} 行" + "；".join(missing_required(found, headers)))

@@ -266,6 +266,55 @@ def default_tables() -> dict[str, list[TableRow]]:
     return tables
 
 
+def policy_tables_from_grid(grid, sheet: str = "规则") -> dict[str, list[TableRow]]:
+    """The policy tables in a sheet's values (rows of cells), found by their titles in column A.
+
+    A table is its title row (the name alone in column A), a header row, then every row until the next title
+    (blank rows skipped), so a merchant may add rows anywhere inside a table. Used for the 规则 sheet whether it
+    is read by openpyxl or by xlwings.
+    """
+    titles = {norm(name): name for name in defaults.TABLES}
+    tables: dict[str, list[TableRow]] = {}
+    current: str | None = None
+    headers: list[tuple[int, str]] = []
+    expect_headers = False
+    for index, values in enumerate(grid, start=1):
+        texts = [_cell_text(v) for v in values]
+        if texts and norm(texts[0]) in titles and not any(texts[1:2]):
+            current = titles[norm(texts[0])]
+            tables[current] = []
+            expect_headers = True
+            continue
+        if current is None:
+            continue
+        if expect_headers:
+            headers = [(col, text) for col, text in enumerate(texts) if text]
+            expect_headers = False
+            continue
+        if not any(texts):
+            continue
+        tables[current].append(
+            {
+                header: PolicyCell(texts[col] if col < len(texts) else "", Loc(sheet, index, _letter(col + 1)))
+                for col, header in headers
+            }
+        )
+    return tables
+
+
+def _cell_text(value: object) -> str:
+    """A policy cell as text: 20.0 → "20", a date → "2027-01-01"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
 def _letter(index: int) -> str:
     """1 → A, 27 → AA."""
     letters = ""
