@@ -288,10 +288,14 @@ def policy_tables_from_grid(grid, sheet: str = "规则") -> dict[str, list[Table
         if current is None:
             continue
         if expect_headers:
-            headers = [(col, text) for col, text in enumerate(texts) if text]
+            headers = []
+            for col, text in enumerate(texts):  # contiguous from column A: notes further right are not columns
+                if not text:
+                    break
+                headers.append((col, text))
             expect_headers = False
             continue
-        if not any(texts):
+        if not any(texts[: len(headers)]):
             continue
         tables[current].append(
             {

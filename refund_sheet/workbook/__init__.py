@@ -19,9 +19,9 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.table import Table, TableColumn
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .engine.columns import BY_KEY, OUTPUT_COLUMNS, map_headers, missing_required
-from .engine.policy import TableRow, policy_tables_from_grid
-from .errors import SaveError, WorkbookError
+from ..engine.columns import BY_KEY, OUTPUT_COLUMNS, map_headers, missing_required
+from ..engine.policy import TableRow, policy_tables_from_grid
+from ..errors import SaveError, WorkbookError
 
 REGISTER_SHEET = "退款登记"
 POLICY_SHEET = "规则"
