@@ -54,6 +54,39 @@ def check(file: Path, out: Path | None, now_text: str | None, lang: str | None, 
     click.echo(result.summary())
 
 
+@main.command()
+@click.argument("path", type=PATH)
+@click.option("--force", is_flag=True, help="Replace an existing file (the old one is kept as NAME.bak.xlsx).")
+def new(path: Path, force: bool) -> None:
+    """Build a new, empty tracker workbook at PATH.
+
+        refund-sheet new 退款登记.xlsx
+    """
+    try:
+        made = service.new_tracker(path, overwrite=force)
+    except RefundSheetError as error:
+        _fail(error)
+    click.echo(f"已创建：{made}")
+
+
+@main.command()
+@click.argument("folder", type=PATH, default=Path("demo"), required=False)
+@click.option("--rows", default=300, show_default=True, help="How many sample cases.")
+@click.option("--now", "now_text", metavar='"YYYY-MM-DD HH:MM"', help="Date the sample around this time.")
+def demo(folder: Path, rows: int, now_text: str | None) -> None:
+    """Build a tracker with a realistic sample of cases in FOLDER (default ./demo) and process it.
+
+        refund-sheet demo
+    """
+    now = _now(now_text)
+    try:
+        result = service.demo(folder, rows, now)
+    except RefundSheetError as error:
+        _fail(error)
+    click.echo(result.summary())
+    click.echo(f"打开看看：{result.out.resolve()}")
+
+
 @main.group()
 def templates() -> None:
     """Reply templates."""

@@ -257,3 +257,25 @@ def _col_letter(index: int) -> str:
     from .engine.policy import _letter
 
     return _letter(index)
+
+
+def new_tracker(path: Path, overwrite: bool = False) -> Path:
+    """Build an empty tracker at ``path`` (``refund-sheet new``)."""
+    from .workbook.build import write_new
+
+    return write_new(path, (), overwrite=overwrite)
+
+
+DEMO_NAME = "RefundTracker-demo.xlsx"
+
+
+def demo(folder: Path, count: int = 300, now: datetime | None = None) -> CheckResult:
+    """Build a tracker holding a realistic sample of ``count`` cases in ``folder`` and process it."""
+    from .samples import sample_rows
+    from .workbook.build import write_new
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    now = now or now_in("Asia/Shanghai")
+    path = write_new(folder / DEMO_NAME, sample_rows(now, count), overwrite=True)
+    return check_file(path, now=now)

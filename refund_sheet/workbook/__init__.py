@@ -232,8 +232,19 @@ def excel_lock_file(target: Path) -> Path:
     return target.with_name("~$" + target.name)
 
 
-def save_atomic(wb: Workbook, target: Path, backup: bool = True, _before_replace=None) -> Path | None:
-    """Save to a temporary file in the same folder, keep a backup of the previous file, then rename over it.
+def _mode_for(target: Path) -> int:
+    """The permissions the saved file should have: the previous file's, else the usual ones for a new file
+    (a temporary file is created private, 0600, which would lock other users of a shared folder out)."""
+    if target.exists():
+        return target.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def save_atomic(wb: Workbook | bytes, target: Path, backup: bool = True, _before_replace=None) -> Path | None:
+    """Save (a workbook, or ready .xlsx bytes) to a temporary file in the same folder, keep a backup of the
+    previous file, then rename over it.
 
     Any failure leaves ``target`` exactly as it was and removes the temporary file. Returns the backup path.
     ``_before_replace`` is a test hook called between writing and renaming.
@@ -246,9 +257,13 @@ def save_atomic(wb: Workbook, target: Path, backup: bool = True, _before_replace
     tmp = Path(tmp_name)
     saved_backup = None
     try:
-        wb.save(tmp)
+        if isinstance(wb, bytes):
+            tmp.write_bytes(wb)
+        else:
+            wb.save(tmp)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, _mode_for(target))
         if backup and target.exists():
             saved_backup = backup_path(target)
             fd, bak_tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".bak.tmp", dir=target.parent)
