@@ -279,3 +279,42 @@ def demo(folder: Path, count: int = 300, now: datetime | None = None) -> CheckRe
     now = now or now_in("Asia/Shanghai")
     path = write_new(folder / DEMO_NAME, sample_rows(now, count), overwrite=True)
     return check_file(path, now=now)
+
+
+def read_table_file(path: Path, key: str = "case_id") -> tuple[list[object], list]:
+    """Headers and rows of an export: .csv (UTF-8 or GBK) or .xlsx (the sheet with a header for ``key``)."""
+    from . import workbook as wbk
+    from .errors import WorkbookError
+    from .imports import read_csv
+
+    path = Path(path)
+    if not path.exists():
+        raise WorkbookError(f"找不到文件：{path}")
+    if path.suffix.lower() == ".csv":
+        return read_csv(path)
+    return wbk.read_export_xlsx(path, key)
+
+
+def import_file(export: Path, into: Path, orders: Path | None = None, out: Path | None = None):
+    """Merge a Douyin after-sales export into the tracker ``into`` by 售后单号 (``refund-sheet import``).
+
+    Returns the MergePlan (what was added, updated, unchanged, rejected). Saves atomically with a backup, and
+    not at all when nothing changes; any failure leaves the tracker as it was.
+    """
+    from . import workbook as wbk
+    from .imports import orders_index, plan_merge
+
+    wb = wbk.open_workbook(into)
+    reg = wbk.find_register(wb)
+    policy = compile_or_raise(wbk.read_policy_tables(wb))
+    headers, rows = read_table_file(export)
+    order_map = None
+    if orders:
+        order_headers, order_rows = read_table_file(orders, "order_id")
+        order_map = orders_index(order_headers, order_rows, policy.params.timezone)
+    plan = plan_merge(reg.headers, wbk.read_rows(reg), headers, rows, policy, order_map, Path(export).name)
+    target = Path(out) if out else Path(into)
+    if plan.changes or target != Path(into):
+        wbk.apply_merge(reg, plan)
+        wbk.save_atomic(wb, target)
+    return plan

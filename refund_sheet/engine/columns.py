@@ -17,7 +17,7 @@ class Column:
 
 INPUT_COLUMNS = (
     Column("case_id", "售后单号", ("after_sale_id", "售后编号", "售后ID"), True),
-    Column("order_id", "订单号", ("主订单号", "子订单号", "order_id"), True),
+    Column("order_id", "订单号", ("主订单号", "主订单编号", "订单编号", "子订单号", "order_id"), True),
     Column("buyer", "买家", ("买家昵称", "用户昵称", "买家ID", "用户ID")),
     Column("product", "商品名称", ("商品", "商品标题"), True),
     Column("sku", "商家编码", ("商品ID", "SKU", "商品编码")),
@@ -28,7 +28,7 @@ INPUT_COLUMNS = (
     Column("requested", "申请金额", ("退商品金额（元）", "申请退款金额", "退款金额（元）"), True),
     Column("shipping_fee", "运费", ("商品运费（元）", "退运费金额（元）", "运费（元）")),
     Column("shipped", "发货状态", ("商品发货状态",)),
-    Column("delivered_at", "签收时间", ("买家签收时间",)),
+    Column("delivered_at", "签收时间", ("买家签收时间", "快递签收时间")),
     Column("requested_at", "申请时间", ("售后申请时间",), True),
     Column("platform_deadline", "平台截止时间", ("自动处理截止时间", "超时时间")),
     Column("evidence", "凭证", ("是否已上传退款凭证", "有无凭证")),

@@ -289,3 +289,52 @@ __all__ = [
     "BY_KEY", "Register", "find_register", "open_workbook", "output_columns", "read_policy_tables", "read_rows",
     "save_atomic", "write_block",
 ]
+
+
+# ------------------------------------------------------------------------------------------------ import
+
+
+def read_export_xlsx(path: Path, key: str = "case_id") -> tuple[list[object], list[tuple[int, tuple]]]:
+    """Header cells and (row number, values) of the first sheet whose top 20 rows hold a header for ``key``
+    (售后单号 for the after-sales export, 订单号 for the order export)."""
+    from ..engine.columns import map_headers as _map
+
+    wb = open_workbook(path)
+    for ws in wb.worksheets:
+        grid = list(ws.iter_rows(values_only=True))
+        for index, values in enumerate(grid[:HEADER_SCAN_ROWS]):
+            if key in _map(list(values)):
+                return list(values), [(index + 2 + i, r) for i, r in enumerate(grid[index + 1 :])]
+    header = BY_KEY[key].header
+    raise WorkbookError(f"{Path(path).name} 中找不到“{header}”列：这不像抖店的{'售后单' if key == 'case_id' else '订单'}导出")
+
+
+TYPED_FORMATS = {
+    **{k: MONEY_FORMAT for k in ("paid", "requested", "shipping_fee")},
+    **{k: DATETIME_FORMAT for k in ("delivered_at", "requested_at", "platform_deadline", "return_received_at")},
+    **{k: "@" for k in ("case_id", "order_id", "sku")},
+}
+
+
+def apply_merge(reg: Register, plan) -> None:
+    """Write an import plan: refreshed cells in place, new cases after the last filled row, the Table extended."""
+    ws = reg.ws
+
+    def put(row: int, key: str, value: object) -> None:
+        cell = ws.cell(row, reg.first_col + reg.found[key])
+        cell.value = value
+        if isinstance(value, str):
+            cell.data_type = "s"
+        if key in TYPED_FORMATS:
+            cell.number_format = TYPED_FORMATS[key]
+
+    for row, changes in plan.updates:
+        for key, value in changes.items():
+            put(row, key, value)
+    filled = [number for number, _ in read_rows(reg)]
+    next_row = (max(filled) if filled else reg.header_row) + 1
+    for record in plan.appends:
+        for key, value in record.items():
+            put(next_row, key, value)
+        next_row += 1
+    _fit_table(reg)
