@@ -121,7 +121,7 @@ def templates_check(folder: Path | None) -> None:
 
         refund-sheet templates check my_templates
     """
-    from .samples import check_templates
+    from .replies import check_templates
 
     try:
         problems, rendered = check_templates(folder)

@@ -168,3 +168,30 @@ def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str
         return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
 
     return render
+
+
+def check_templates(folder: Path | str | None, policy: Policy | None = None) -> tuple[list[str], int]:
+    """Render every decision's template in every language against a sample case (``templates check``).
+
+    Returns (problems as ``file line: reason``, number of replies rendered). A syntax error in one language is
+    reported and the other language is still checked.
+    """
+    from .engine import default_policy
+    from .samples import decision_samples
+
+    policy = policy or default_policy()
+    samples = decision_samples(policy)
+    problems: list[str] = []
+    rendered = 0
+    for lang in LANGUAGES:
+        try:
+            render = make_renderer(policy, lang=lang, templates=folder)
+        except TemplateError as error:
+            problems.append(f"[{lang}] {error}")
+            continue
+        for name, (facts, verdict) in samples.items():
+            reply = render(facts, verdict)
+            rendered += 1
+            if reply.startswith(ERROR_MARK):
+                problems.append(f"[{lang}] {name}: {reply[len(ERROR_MARK):]}")
+    return problems, rendered

@@ -124,3 +124,39 @@ def _vary(rng: random.Random, i: int, row: dict[str, object], now: datetime) -> 
         row["category"] = None
     if i % 61 == 9:
         row["buyer"] = "=HYPERLINK(\"http://example.com\",\"点我领券\")"  # customer text that looks like a formula
+
+
+# One crafted case per decision, for `refund-sheet templates check` and the reply tests.
+_BASE = {
+    "售后单号": "7012345678901234567", "订单号": "6923456789012345678", "买家": "小王", "商品名称": "纯棉圆领T恤",
+    "商家编码": "TS-001", "商品类目": "服装", "售后类型": "退货退款", "售后原因": "尺码不合适", "实付金额": "99.90",
+    "申请金额": "99.90", "运费": "8", "签收时间": "2026-11-16 10:00", "申请时间": "2026-11-18 09:00", "凭证": "否",
+}
+DECISION_CASES = {
+    "REFUND_FULL": {"售后原因": "商品破损", "凭证": "是", "售后类型": "已发货仅退款", "实付金额": "25.00", "申请金额": "25.00"},
+    "REFUND_PARTIAL": {"售后类型": "已发货仅退款", "售后原因": "颜色不喜欢"},
+    "RETURN_REFUND": {"售后原因": "七天无理由", "商品类目": "美妆", "商品名称": "保湿面霜"},
+    "EXCHANGE": {"售后类型": "换货", "申请金额": "0"},
+    "RESEND": {"售后原因": "少件漏发", "凭证": "是", "售后类型": "补寄", "申请金额": "0"},
+    "REJECT": {"售后原因": "不想要了", "商品类目": "定制", "商品名称": "定制刻字保温杯"},
+    "NEED_EVIDENCE": {"售后原因": "商品破损"},
+    "MANUAL_REVIEW": {"售后原因": "物流停滞", "售后类型": "已发货仅退款"},
+    "INCOMPLETE": {"实付金额": "待确认"},
+}
+
+
+def decision_samples(policy, now: datetime | None = None) -> dict:
+    """Decision name → (facts, verdict) for a crafted case that the default policy gives that decision."""
+    from .engine import judge_all
+    from .engine.columns import map_headers
+    from .engine.parse import read_facts
+
+    now = now or datetime(2026, 11, 18, 12, 0)
+    headers = list(_BASE)
+    found = map_headers(headers)
+    facts = [
+        read_facts([dict(_BASE, **changes).get(h) for h in headers], found, {}, "退款登记", i, policy)
+        for i, changes in enumerate(DECISION_CASES.values(), start=2)
+    ]
+    verdicts = [judge_all([f], policy, now)[0] for f in facts]  # each alone: no repeat-buyer or duplicate flags
+    return {name: (f, v) for name, f, v in zip(DECISION_CASES, facts, verdicts)}
