@@ -23,9 +23,18 @@ class WorkCalendar:
     workdays: frozenset[date] = frozenset()
     # Years seen that the official calendar does not cover; filled as a side record, never affects equality.
     unknown_years: set[int] = field(default_factory=set, compare=False, hash=False, repr=False)
+    # Answers already looked up: the package scans its tables on every call, and a batch asks about few days.
+    _known: dict[date, bool] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _windows: dict[tuple[date, int], datetime] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def is_workday(self, day: date) -> bool:
         """True when ``day`` is a working day (调休 Saturdays included, public holidays and weekends excluded)."""
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._look_up(day)
+        return known
+
+    def _look_up(self, day: date) -> bool:
         if day in self.holidays:
             return False
         if day in self.workdays:
@@ -64,7 +73,11 @@ class WorkCalendar:
         rest day (法定休假日: public holidays and weekends, 民法典 第203条), the window ends on the first working day
         after it. Returned as 23:59:59 of the last day.
         """
-        last = delivered_at.date() + timedelta(days=days)
-        while not self.is_workday(last):
-            last += timedelta(days=1)
-        return datetime.combine(last, time(23, 59, 59))
+        key = (delivered_at.date(), days)
+        end = self._windows.get(key)
+        if end is None:
+            last = key[0] + timedelta(days=days)
+            while not self.is_workday(last):
+                last += timedelta(days=1)
+            end = self._windows[key] = datetime.combine(last, time(23, 59, 59))
+        return end

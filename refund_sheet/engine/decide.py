@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from .model import CaseType, Decision, Facts, Payer, ReasonGroup, Risk, Sla, Verdict
 from .money import ZERO, cents, percent_of, yuan
@@ -23,7 +24,7 @@ MANUAL = "人工"
 CLOSED_RULE = "已完结"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Batch:
     """What a case's risk flags need to know about the other cases in the register."""
 
@@ -175,8 +176,7 @@ def judge(f: Facts, policy: Policy, now: datetime, batch: Batch) -> Verdict:
     risks = risks_of(f, policy, batch)
     deadline = deadline_of(f, policy)
     sla = sla_of(deadline, now, policy)
-    warnings = tuple(policy.calendar.warnings())
-    base = dict(loc=f.loc, risks=risks, deadline=deadline, sla=sla, problems=f.problems, warnings=warnings)
+    base = dict(loc=f.loc, risks=risks, deadline=deadline, sla=sla, problems=f.problems)
 
     engine = None if f.problems else _by_rules(f, policy, risks, base)
     if f.override is not None:
@@ -224,7 +224,7 @@ def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], base: dict) -> V
     if decision is Decision.REFUND_PARTIAL and percent is None:
         percent = policy.params.partial_percent
     unopened = bool(category and category.no_reason == "拆封后不支持" and s.group is ReasonGroup.PREFERENCE)
-    parts = [f"{note or decision.value}（{rule_id}：{'、'.join(held) or '兜底规则'}）"]
+    parts = [_headline(note or decision.value, rule_id, held)]
     if how:
         parts.append(f"退款 {yuan(amount)} = {how}")
     if window_end is not None and s.group is ReasonGroup.PREFERENCE and s.category_ok:
@@ -249,6 +249,12 @@ def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], base: dict) -> V
         window_end=window_end,
         **base,
     )
+
+
+@lru_cache(maxsize=4096)
+def _headline(note: str, rule_id: str, held: tuple[str, ...]) -> str:
+    """The explanation's first clause; few distinct ones per batch, so built once each."""
+    return f"{note}（{rule_id}：{'、'.join(held) or '兜底规则'}）"
 
 
 def judge_all(all_facts: Sequence[Facts], policy: Policy, now: datetime) -> list[Verdict]:

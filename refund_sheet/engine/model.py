@@ -97,7 +97,7 @@ class Payer(str, Enum):
     NONE = "无"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Loc:
     """Where a value came from: ``退款登记!H14``."""
 
@@ -109,7 +109,7 @@ class Loc:
         return f"{self.sheet}!{self.column}{self.row}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     """One bad or missing value, located; bad user data is a value, not an exception."""
 
@@ -121,7 +121,7 @@ class Problem:
         return f"{self.loc}: {self.field} {self.message}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Facts:
     """One after-sales case as read from one register row; every field already parsed.
 
@@ -158,7 +158,7 @@ class Facts:
         return self.delivered_at is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """What the engine says about one case: the record the explanation and the reply are built from."""
 
@@ -179,5 +179,4 @@ class Verdict:
     unopened_only: bool = False  # category accepts no-reason returns only when unopened
     window_end: datetime | None = None
     problems: tuple[Problem, ...] = ()
-    warnings: tuple[str, ...] = ()
     reply: str | None = None  # filled by the reply renderer, outside the pure core

@@ -25,6 +25,8 @@ def parse_money(value: object) -> Decimal:
     if isinstance(value, bool):
         raise ValueError("不是金额")
     if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("不是金额")
         number = value
     elif isinstance(value, int):
         number = Decimal(value)

@@ -8,6 +8,7 @@ winner together with the conditions that held, so the explanation is built from 
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -134,12 +135,19 @@ class Policy:
     fingerprint: str = ""
     _reason_index: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
     _category_index: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # text → lookup result
 
     def reason(self, text: str | None) -> Reason | None:
         """The policy's reason for a free-text 售后原因: exact name or alias first, then the longest name or
         alias contained in the text (the Douyin export writes 尺码拍错/不喜欢/效果不好 and the like)."""
         if not text:
             return None
+        memo = self._memo.setdefault("reason", {})
+        if text not in memo:
+            memo[text] = self._find_reason(text)
+        return memo[text]
+
+    def _find_reason(self, text: str) -> Reason | None:
         key = norm(text)
         if key in self._reason_index:
             return self._reason_index[key]
@@ -155,6 +163,12 @@ class Policy:
         (a Douyin path like 服饰内衣>女装>T恤 has none; 女装/服装 finds 服装)."""
         if not text:
             return None
+        memo = self._memo.setdefault("category", {})
+        if text not in memo:
+            memo[text] = self._find_category(text)
+        return memo[text]
+
+    def _find_category(self, text: str) -> Category | None:
         key = norm(text)
         if key in self._category_index:
             return self._category_index[key]
@@ -184,7 +198,7 @@ class Policy:
 # ---------------------------------------------------------------------------------------------- matching
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Situation:
     """What the rule conditions look at, derived from one case's facts. ``None`` = cannot be known."""
 
@@ -238,7 +252,26 @@ def conditions_held(rule: Rule, s: Situation) -> tuple[str, ...] | None:
 
 
 def first_match(policy: Policy, s: Situation) -> tuple[Rule, tuple[str, ...]] | None:
-    """Hit policy FIRST: the first rule whose conditions all hold, with those conditions."""
+    """Hit policy FIRST: the first rule whose conditions all hold, with those conditions.
+
+    Memoised per policy: rules see the paid amount only through 金额不超过, so the situation with the amount
+    replaced by its place among the table's thresholds decides the match exactly; a batch has few such keys.
+    The words of a held amount condition name the amount, so such a hit is rebuilt for each case.
+    """
+    thresholds = policy._memo.get("thresholds")
+    if thresholds is None:
+        thresholds = policy._memo["thresholds"] = sorted({r.max_amount for r in policy.rules if r.max_amount is not None})
+    key = (s.type, s.group, s.reason, s.delivered, s.in_window, s.category_ok, s.evidence, s.risk, bisect_left(thresholds, s.paid))
+    memo = policy._memo.setdefault("match", {})
+    hit = memo.get(key, False)
+    if hit is False:
+        hit = memo[key] = _first_match(policy, s)
+    if hit is not None and hit[0].max_amount is not None:
+        return hit[0], conditions_held(hit[0], s)  # type: ignore[return-value]
+    return hit
+
+
+def _first_match(policy: Policy, s: Situation) -> tuple[Rule, tuple[str, ...]] | None:
     for rule in policy.rules:
         held = conditions_held(rule, s)
         if held is not None:

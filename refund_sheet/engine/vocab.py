@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from functools import lru_cache
 import re
 import unicodedata
 
@@ -11,6 +12,7 @@ from .model import CaseType, Decision, ReasonGroup
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1 << 16)
 def norm(text: str) -> str:
     """Fold full-width characters to half-width (（）→()), drop all spaces, lower-case ASCII.
 
