@@ -1,0 +1,219 @@
+"""A small stand-in for the part of xlwings' Book/Sheet/Range API the ribbon handlers use, with a tally of every
+range operation, so handler tests run on Linux without Excel.
+
+It behaves like Excel through xlwings where the handlers depend on it: a 2-D value written to one cell fills the
+block from there; a text written with a leading apostrophe is stored as text without it; a text starting with =
+becomes a formula (recorded, so a test can assert none was made); reading an empty sheet's used range gives A1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A cell Excel would evaluate; the handlers must never create one from data."""
+
+    text: str
+
+
+def letter(column: int) -> str:
+    text = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        text = chr(65 + rest) + text
+    return text
+
+
+def parse_cell(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\$?([A-Z]+)\$?(\d+)", text.upper())
+    assert match, text
+    column = 0
+    for char in match.group(1):
+        column = column * 26 + ord(char) - 64
+    return int(match.group(2)), column
+
+
+class Range:
+    def __init__(self, sheet: Sheet, top: int, left: int, bottom: int, right: int, ndim: int | None = None):
+        self.sheet, self.row, self.column = sheet, top, left
+        self.bottom, self.right, self.ndim = bottom, right, ndim
+
+    def _op(self, kind: str) -> None:
+        self.sheet.book.ops[kind] += 1
+        self.sheet.book.log.append((kind, self.sheet.name, self.address))
+
+    @property
+    def address(self) -> str:
+        first = f"${letter(self.column)}${self.row}"
+        return first if (self.row, self.column) == (self.bottom, self.right) else f"{first}:${letter(self.right)}${self.bottom}"
+
+    def options(self, ndim: int | None = None, **_) -> Range:
+        return Range(self.sheet, self.row, self.column, self.bottom, self.right, ndim)
+
+    @property
+    def last_cell(self) -> Range:
+        self._op("lookup")
+        return Range(self.sheet, self.bottom, self.right, self.bottom, self.right)
+
+    @property
+    def value(self):
+        self._op("read")
+        cells = self.sheet.cells
+        grid = [
+            [_shown(cells.get((r, c))) for c in range(self.column, self.right + 1)]
+            for r in range(self.row, self.bottom + 1)
+        ]
+        if self.ndim == 2:
+            return grid
+        if len(grid) == 1 and len(grid[0]) == 1:
+            return grid[0][0]
+        if len(grid) == 1:
+            return grid[0]
+        return grid
+
+    @value.setter
+    def value(self, data) -> None:
+        self._op("write")
+        if not isinstance(data, (list, tuple)):
+            data = [[data]]
+        elif not data or not isinstance(data[0], (list, tuple)):
+            data = [list(data)]
+        for i, row in enumerate(data):
+            for j, value in enumerate(row):
+                self.sheet.put(self.row + i, self.column + j, value)
+
+
+def _shown(value):
+    return f"#FORMULA {value.text}" if isinstance(value, Formula) else value
+
+
+class Sheet:
+    def __init__(self, book: Book, name: str, rows=()):
+        self.book, self.name = book, name
+        self.cells: dict[tuple[int, int], object] = {}
+        for r, values in enumerate(rows, start=1):
+            for c, value in enumerate(values, start=1):
+                if value is not None:
+                    self.cells[(r, c)] = value
+
+    def put(self, row: int, column: int, value) -> None:
+        if isinstance(value, str) and value.startswith("'"):
+            value = value[1:]  # Excel's prefix character: the rest is text, never a formula
+        elif isinstance(value, str) and value.startswith("="):
+            value = Formula(value)
+        if value is None or value == "":
+            self.cells.pop((row, column), None)
+        else:
+            self.cells[(row, column)] = value
+
+    def range(self, first, second=None) -> Range:
+        self.book.ops["lookup"] += 1
+        top, left = self._cell(first)
+        bottom, right = self._cell(second) if second is not None else (top, left)
+        return Range(self, top, left, bottom, right)
+
+    @staticmethod
+    def _cell(ref) -> tuple[int, int]:
+        if isinstance(ref, Range):
+            return ref.row, ref.column
+        if isinstance(ref, tuple):
+            return ref
+        return parse_cell(ref)
+
+    @property
+    def used_range(self) -> Range:
+        self.book.ops["lookup"] += 1
+        if not self.cells:
+            return Range(self, 1, 1, 1, 1)
+        rows = [r for r, _ in self.cells]
+        columns = [c for _, c in self.cells]
+        return Range(self, min(rows), min(columns), max(rows), max(columns))
+
+    def activate(self) -> None:
+        self.book.sheets.active = self
+
+    def values(self) -> list[list]:
+        """The sheet as rows of values from A1 (for assertions; not counted)."""
+        if not self.cells:
+            return []
+        height = max(r for r, _ in self.cells)
+        width = max(c for _, c in self.cells)
+        return [[self.cells.get((r, c)) for c in range(1, width + 1)] for r in range(1, height + 1)]
+
+    def records(self, header_row: int = 1) -> list[dict]:
+        grid = self.values()
+        headers = grid[header_row - 1]
+        return [dict(zip(headers, row)) for row in grid[header_row:]]
+
+
+class Sheets:
+    def __init__(self) -> None:
+        self._sheets: list[Sheet] = []
+        self.active: Sheet | None = None
+
+    def __getitem__(self, key) -> Sheet:
+        if isinstance(key, int):
+            return self._sheets[key]
+        for sheet in self._sheets:
+            if sheet.name == key:
+                return sheet
+        raise KeyError(key)
+
+    def __iter__(self):
+        return iter(self._sheets)
+
+    def __len__(self) -> int:
+        return len(self._sheets)
+
+
+class App:
+    def __init__(self) -> None:
+        self.alerts: list[str] = []
+        self.screen_updating = True
+        self.calculation = "automatic"
+        self.status_bar = None
+        self.seen: list[tuple[bool, str]] = []
+
+    def alert(self, prompt: str, title: str | None = None, **_) -> str:
+        self.alerts.append(prompt)
+        return "ok"
+
+    def __setattr__(self, name, value):
+        if name in ("screen_updating", "calculation") and hasattr(self, "seen"):
+            self.seen.append((name, value))
+        super().__setattr__(name, value)
+
+
+class Book:
+    """``Book({"退款登记": rows, "规则": rows})``: sheets from rows of values, the first one active."""
+
+    def __init__(self, sheets: dict[str, list[list]], name: str = "RefundTracker.xlsx"):
+        self.name = name
+        self.ops: Counter = Counter()
+        self.log: list[tuple[str, str, str]] = []
+        self.app = App()
+        self.sheets = Sheets()
+        for sheet_name, rows in sheets.items():
+            self.sheets._sheets.append(Sheet(self, sheet_name, rows))
+        self.sheets.active = self.sheets[0] if self.sheets._sheets else None
+        self.selection: Range | None = None
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return [s.name for s in self.sheets]
+
+    def select(self, sheet: str, address: str) -> None:
+        """What the merchant selected (one area, e.g. ``A3:F5``), as ``book.selection`` returns it."""
+        target = self.sheets[sheet]
+        first, _, last = address.partition(":")
+        top, left = parse_cell(first)
+        bottom, right = parse_cell(last) if last else (top, left)
+        self.selection = Range(target, top, left, bottom, right)
+
+    def range_ops(self) -> Counter:
+        """Reads and writes of cell values (what costs a round trip to Excel per call)."""
+        return Counter({k: v for k, v in self.ops.items() if k in ("read", "write")})
