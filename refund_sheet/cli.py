@@ -134,5 +134,55 @@ def templates_check(folder: Path | None) -> None:
         sys.exit(1)
 
 
+@main.group()
+def addin() -> None:
+    """The 退款助手 Excel add-in (RefundSheet.xlam): build it, install it."""
+
+
+@addin.command("build")
+@click.option("-o", "--out", type=PATH, default=Path("RefundSheet.xlam"), show_default=True,
+              help="Where to write the add-in (.xlam; .xlsm builds the same project as a macro workbook).")
+def addin_build(out: Path) -> None:
+    """Build the ribbon add-in from addin/ and the installed xlwings' add-in template; no Excel needed.
+
+    Example:
+
+        refund-sheet addin build -o dist/RefundSheet.xlam
+    """
+    from . import addin as addins
+
+    try:
+        result = addins.build(out)
+    except RefundSheetError as error:
+        _fail(error)
+    click.echo(f"已生成加载项：{result.path.resolve()}（函数：{'、'.join(result.functions)}）")
+
+
+@addin.command("install")
+@click.option("--file", "source", type=PATH, help="Install this built add-in instead of building a fresh one.")
+def addin_install(source: Path | None) -> None:
+    """Copy the add-in into Excel's start-up folder (XLSTART) on Windows or macOS and point it at this Python.
+
+    Close Excel first; the 退款助手 tab appears the next time Excel starts. Example:
+
+        refund-sheet addin install
+    """
+    from . import addin as addins
+
+    if not (sys.platform.startswith("win") or sys.platform == "darwin"):
+        built = source or addins.build(Path(addins.ADDIN_NAME)).path
+        raise click.ClickException(
+            f"这台电脑（{sys.platform}）没有 Excel，无法安装加载项。加载项在：{Path(built).resolve()}\n"
+            "请在装有 Excel 的 Windows 或 Mac 上运行 refund-sheet addin install，或按 docs/excel.md 手动安装。"
+        )
+    try:
+        result = addins.install(source)
+    except RefundSheetError as error:
+        _fail(error)
+    click.echo(f"已安装加载项：{result.addin}")
+    click.echo(f"Python 设置：{result.config}")
+    click.echo("请重新启动 Excel，功能区会出现“退款助手”选项卡。")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -19,7 +19,9 @@ def test_the_core_imports_neither_openpyxl_nor_xlwings_nor_jinja2():
 
 
 def test_each_library_is_touched_by_one_module_only():
-    owners = {"openpyxl": {"workbook/__init__.py", "workbook/build.py"}, "jinja2": {"replies.py"}, "xlwings": {"excel.py"}, "click": {"cli.py"}}
+    # addin.py (the add-in builder) imports xlwings.udfs inside import_functions() only, at build time, to run
+    # xlwings' own "Import Functions" wrapper generator; nothing at run time goes through it.
+    owners = {"openpyxl": {"workbook/__init__.py", "workbook/build.py"}, "jinja2": {"replies.py"}, "xlwings": {"excel.py", "addin.py"}, "click": {"cli.py"}}
     for library, allowed in owners.items():
         users = {
             str(p.relative_to(PACKAGE))
