@@ -97,3 +97,11 @@ def test_install_elsewhere_explains_and_says_where_the_addin_is(built, monkeypat
     assert "无法安装加载项" in result.output and str(built.resolve()) in result.output.replace("\n", "")
     with pytest.raises(addin.AddinError, match="不是 Windows 或 macOS"):
         addin.install(built, platform="linux")
+
+
+def test_docs_describe_every_button_and_every_function():
+    doc = (Path(__file__).parent.parent / "docs" / "excel.md").read_text(encoding="utf-8")
+    for button in BUTTONS:
+        assert f"| **{button.get('label')}** |" in doc, button.get("label")
+    for function in excel.UDFS:
+        assert f"`={function.__name__}(" in doc and f"| `{function.__name__}(" in doc, function.__name__
