@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import hypothesis_profiles  # noqa: F401  (registers the ci/long hypothesis profiles)
 import openpyxl
 import pytest
 

@@ -81,9 +81,20 @@ def clean_id(value: object) -> str | None:
     return text or None
 
 
+YEARS = range(1954, 2120)  # what an Excel serial date in 20000–80000 covers; outside it, a typo (and no date arithmetic overflows)
+
+
 def parse_datetime(value: object, tz: str) -> datetime:
     """A date-time cell in the shop's local time: an Excel date, a serial number, or text such as
-    ``2026-11-19 10:00``, ``2026/11/19 10:00``, ``2026年11月19日``, ``2026-11-19T02:00:00Z``."""
+    ``2026-11-19 10:00``, ``2026/11/19 10:00``, ``2026年11月19日``, ``2026-11-19T02:00:00Z``.
+    A year outside 1954–2119 (``9999-12-31``, ``0001-01-01``) is a CellError."""
+    moment = _parse_datetime(value, tz)
+    if moment.year not in YEARS:
+        raise CellError(f"“{value}” 的年份 {moment.year} 不合理（应在 {YEARS.start}–{YEARS.stop - 1} 之间）")
+    return moment
+
+
+def _parse_datetime(value: object, tz: str) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is not None:
             value = value.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
@@ -114,7 +125,10 @@ def parse_datetime(value: object, tz: str) -> datetime:
         sign = 1 if offset[0] == "+" else -1
         digits = offset[1:].replace(":", "") if offset != "Z" else "0000"
         delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:])) * (sign if offset != "Z" else 1)
-        moment = (moment.replace(tzinfo=timezone(delta))).astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+        try:
+            moment = (moment.replace(tzinfo=timezone(delta))).astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+        except (OverflowError, ValueError):
+            raise CellError(f"“{text}” 不是有效时间") from None
     return moment
 
 
