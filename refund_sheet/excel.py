@@ -19,7 +19,7 @@ import re
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -125,13 +125,18 @@ def refresh_sla(book) -> None:
 
 @button("import_cases")
 def import_cases(book) -> None:
-    """导入售后单: merging a Douyin export lands with the headless import service (issue 3)."""
-    raise RefundSheetError("此版本的退款助手还不能导入售后单（该功能尚未提供）。请把导出的售后单粘贴到“退款登记”表，再点“检查全部”。")
+    """导入售后单: not in this version. The headless import (``service.import_file``) merges into a saved file;
+    the button needs a grid-level merge to write into the open workbook."""
+    raise RefundSheetError(
+        "此版本的退款助手还不能在 Excel 里导入售后单（该功能尚未提供）。可以关闭工作簿后用命令 refund-sheet import 导入，"
+        "或把导出的售后单粘贴到“退款登记”表，再点“检查全部”。"
+    )
 
 
 @button("update_stats")
 def update_stats(book) -> None:
-    """更新统计: the dashboard lands with the headless statistics service (issue 6)."""
+    """更新统计: not in this version. The headless dashboard is written with openpyxl into a saved file; the
+    button needs it as grid values to write into the open workbook."""
     raise RefundSheetError("此版本的退款助手还不能更新统计（该功能尚未提供）。")
 
 
