@@ -7,6 +7,7 @@ Values arrive as the workbook reader gives them: ``str``, ``int``, ``float``, ``
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -132,6 +133,55 @@ def _parse_datetime(value: object, tz: str) -> datetime:
     return moment
 
 
+class _Failed:
+    """A conversion that failed, remembered with its message."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+_CONVERTED: dict = {}
+_CONVERTED_LIMIT = 500_000
+
+
+def converted(convert, value: object):
+    """``convert(value)``, remembered: a register repeats the same dates, amounts and words on many rows, and
+    every converter here is a pure function of its value (the key holds the type, so 1, 1.0 and True differ)."""
+    try:
+        key = (convert, type(value), value)
+        hit = _CONVERTED.get(key)
+    except TypeError:  # an unhashable value: convert it every time
+        return convert(value)
+    if hit is None:
+        try:
+            hit = convert(value)
+        except (CellError, ValueError) as error:
+            hit = _Failed(str(error))
+        if len(_CONVERTED) >= _CONVERTED_LIMIT:
+            _CONVERTED.clear()
+        _CONVERTED[key] = hit
+    if isinstance(hit, _Failed):
+        raise CellError(hit.message)
+    return hit
+
+
+@lru_cache(maxsize=None)
+def _when_in(tz: str):
+    """The date-time converter for one time zone (one function per zone, so its results can be remembered)."""
+
+    def when(value: object) -> datetime:
+        return parse_datetime(value, tz)
+
+    return when
+
+
+def _flag(value: object) -> bool:
+    result = parse_yes_no(value)
+    return True if result is None else result  # any other non-blank text (a link, 3张图) means "yes"
+
+
 def read_facts(
     values: Sequence[object],
     found: dict[str, int],
@@ -167,18 +217,13 @@ def read_facts(
             problem(key, f"是 Excel 错误值 {value.strip()}")
             return None
         try:
-            return convert(value)
+            return converted(convert, value)
         except (CellError, ValueError) as error:
             problem(key, str(error))
             return None
 
-    def when(value: object) -> datetime:
-        return parse_datetime(value, tz)
-
-    def flag(value: object) -> bool:
-        result = parse_yes_no(value)
-        return True if result is None else result  # any other non-blank text (a link, 3张图) means "yes"
-
+    when = _when_in(tz)
+    flag = _flag
     text = clean_text
     case_id = get("case_id", clean_id, required=True)
     order_id = get("order_id", clean_id, required=True)
