@@ -5,6 +5,7 @@ Library errors (RefundSheetError) become one-line messages and exit code 1; a tr
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -18,6 +19,19 @@ PATH = click.Path(path_type=Path)
 
 def _fail(error: Exception) -> None:
     raise click.ClickException(str(error))
+
+
+def _progress(quiet: bool):
+    """A progress bar (on standard error) for long runs; none with --quiet or when standard output is not a
+    terminal, so logs and pipes stay clean. Yields the callback the service functions take, or None."""
+    if quiet or not sys.stdout.isatty():
+        return contextlib.nullcontext(None)
+    from .report import progress_bar
+
+    return progress_bar(True)
+
+
+QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress bar (it is also off when output is not a terminal).")
 
 
 def _now(text: str | None):
@@ -39,16 +53,20 @@ def main() -> None:
 @click.option("--now", "now_text", metavar='"YYYY-MM-DD HH:MM"', help="Judge as if it were this shop-local time.")
 @click.option("--lang", type=click.Choice(["zh-CN", "en"]), help="Reply language (default: 规则!参数 语言).")
 @click.option("--templates", type=PATH, help="A folder of your own reply templates, overriding the built-in ones.")
-def check(file: Path, out: Path | None, now_text: str | None, lang: str | None, templates: Path | None) -> None:
+@QUIET
+def check(file: Path, out: Path | None, now_text: str | None, lang: str | None, templates: Path | None, quiet: bool) -> None:
     """Judge every open case in FILE and fill the output columns.
 
-    Saves atomically, keeping the previous file as NAME.bak.xlsx. Example:
+    Saves atomically, keeping the previous file as NAME.bak.xlsx; a run that saves also rebuilds the 统计
+    sheet and adds one row to 记录. Example:
 
         refund-sheet check RefundTracker.xlsx --now "2026-11-20 12:00"
     """
     now = _now(now_text)
+    source = "refund-sheet check" + (f" --now {now_text}" if now_text else "")
     try:
-        result = service.check_file(file, out, now, lang=lang, templates=templates)
+        with _progress(quiet) as progress:
+            result = service.check_file(file, out, now, lang=lang, templates=templates, source=source, progress=progress)
     except RefundSheetError as error:
         _fail(error)
     click.echo(result.summary())
@@ -105,6 +123,33 @@ def import_(export: Path, tracker: Path, orders: Path | None, out: Path | None) 
     except RefundSheetError as error:
         _fail(error)
     click.echo(plan.summary())
+
+
+@main.command()
+@click.argument("file", type=PATH)
+@click.option("--png", type=PATH, metavar="DIR", help="Also write the charts as PNG images into DIR.")
+@click.option("--now", "now_text", metavar='"YYYY-MM-DD HH:MM"', help="Count overdue cases as of this shop-local time.")
+@QUIET
+def report(file: Path, png: Path | None, now_text: str | None, quiet: bool) -> None:
+    """Print the dashboard of FILE: KPIs, decisions, top reasons, categories, products and weeks.
+
+    Judges the register as `check` would, but changes nothing in FILE. Example:
+
+        refund-sheet report RefundTracker.xlsx --png charts
+    """
+    from .report import print_report
+
+    now = _now(now_text)
+    try:
+        with _progress(quiet) as progress:
+            result = service.report(file, now, png, progress)
+    except RefundSheetError as error:
+        _fail(error)
+    print_report(result.dashboard, str(file))
+    for image in result.images:
+        click.echo(f"已写入：{image}")
+    for warning in result.warnings:
+        click.echo(f"注意：{warning}", err=True)
 
 
 @main.group()

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +18,21 @@ from .engine.parse import read_facts
 from .errors import PolicyError
 
 DONE_KEYS = ("decision", "sla")  # a closed case: only these change; amount, reply and the rest stay as they were
+
+Progress = Callable[[str, int, "int | None"], None]
+"""A progress callback, (stage, done, total or None when unknown): cli.py passes a progress bar, None is quiet.
+Service functions only call it, so they stay free of any terminal library."""
+
+
+def ticking(items: Sequence, progress: Progress | None, stage: str, every: int = 200):
+    """Yield ``items``, telling ``progress`` how far along ``stage`` is every ``every`` items and at the end."""
+    total = len(items)
+    for done, item in enumerate(items):
+        if progress is not None and done % every == 0:
+            progress(stage, done, total)
+        yield item
+    if progress is not None:
+        progress(stage, total, total)
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,7 @@ def evaluate(
     now: datetime | None = None,
     renderer=None,
     letters: dict[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> Evaluation:
     """Judge a register given as its header cells and (row number, values) pairs.
 
@@ -110,11 +126,14 @@ def evaluate(
     now = now or now_in(policy.params.timezone)
     found = map_headers(list(headers))
     letters = letters or {}
-    facts = tuple(read_facts(values, found, letters, sheet, number, policy) for number, values in rows)
+    facts = tuple(
+        read_facts(values, found, letters, sheet, number, policy) for number, values in ticking(rows, progress, "读取")
+    )
     verdicts = judge_all(facts, policy, now)
     if renderer is not None:
         verdicts = [
-            v if v.decision is Decision.DONE else replace(v, reply=renderer(f, v)) for f, v in zip(facts, verdicts)
+            v if v.decision is Decision.DONE else replace(v, reply=renderer(f, v))
+            for f, v in ticking(list(zip(facts, verdicts)), progress, "生成回复")
         ]
     return Evaluation(
         rows=tuple(number for number, _ in rows),
@@ -155,10 +174,13 @@ def check_file(
     lang: str | None = None,
     templates: Path | None = None,
     only_rows: set[int] | None = None,
+    source: str = "refund-sheet check",
+    progress: Progress | None = None,
     _before_replace=None,
 ) -> CheckResult:
     """Process a tracker file: judge every open case, fill the output columns, save atomically with a backup.
 
+    A run that saves also rebuilds 统计 and appends one row to 记录 naming ``source`` (the command or button).
     Nothing is written when anything fails (bad policy, unreadable file, broken template): the file stays as it was.
     """
     from . import workbook as wbk
@@ -166,6 +188,8 @@ def check_file(
 
     path = Path(path)
     target = Path(out) if out else path
+    if progress:
+        progress("打开", 0, None)
     wb = wbk.open_workbook(path)
     reg = wbk.find_register(wb)
     policy = compile_or_raise(wbk.read_policy_tables(wb))
@@ -174,17 +198,137 @@ def check_file(
     rows = wbk.read_rows(reg)
     if only_rows is not None:
         rows = [r for r in rows if r[0] in only_rows]
-    evaluation = evaluate(reg.headers, rows, reg.sheet, policy, now, renderer, reg.letters())
+    evaluation = evaluate(reg.headers, rows, reg.sheet, policy, now, renderer, reg.letters(), progress)
     columns = wbk.output_columns(reg)
     result = CheckResult(path=path, out=target, fingerprint=policy.fingerprint)
     tally(result, evaluation)
     result.changed = wbk.write_block(reg, columns, zip(evaluation.rows, evaluation.outputs))
-    if result.changed == 0 and not reg.added and target == path:
+    board = dashboard_of(wb, reg, policy, now, evaluation if only_rows is None else None)
+    if result.changed == 0 and not reg.added and target == path and not board.stale:
         return result  # a second run with the same "now": nothing to change, the file is not touched
+    record_run(wb, board, result, source, policy)
+    if progress:
+        progress("保存", 0, None)
     result.backup = wbk.save_atomic(wb, target, _before_replace=_before_replace)
     result.saved = True
     return result
 
+
+# ------------------------------------------------------------------------------------------------ 统计 and 记录
+
+
+@dataclass(frozen=True)
+class Board:
+    """The dashboard of a run, its sheet layout, and whether 统计 differs from it (an identical one is no change)."""
+
+    dashboard: object  # stats.Dashboard
+    plan: object  # stats.Plan
+    stale: bool
+
+
+def dashboard_of(wb, reg, policy: Policy, now: datetime, evaluation: Evaluation | None = None) -> Board:
+    """The dashboard of the whole register in ``wb``, keeping the 订单数 lines the merchant typed on 统计.
+
+    ``evaluation`` is reused when it covers every row (a full check); otherwise the register is judged again
+    without replies (a selection run still gets a dashboard of the whole register).
+    """
+    from . import stats
+    from . import workbook as wbk
+    from .workbook import dashboard as dash
+
+    rows = wbk.read_rows(reg)
+    if evaluation is None:
+        evaluation = evaluate(reg.headers, rows, reg.sheet, policy, now, None, reg.letters())
+    by_row = dict(rows)
+    amounts, answered = stats.register_extras(
+        reg.headers, [(n, by_row.get(n, ())) for n in evaluation.rows], policy.params.timezone
+    )
+    board = stats.compute(
+        evaluation.facts, evaluation.verdicts, now, orders=dash.read_orders(wb), amounts=amounts, answered=answered
+    )
+    plan = stats.plan(board)
+    return Board(board, plan, dash.is_stale(wb, plan))
+
+
+def log_row(result: CheckResult, source: str, at: datetime) -> tuple[object, ...]:
+    """The 记录 row of a run: time, what ran it, file, rows checked, rows changed, decisions by kind, errors,
+    policy fingerprint (LOG_HEADERS)."""
+    kinds = "，".join(
+        f"{d.value} {n}" for d, n in sorted(result.by_decision.items(), key=lambda kv: (-kv[1], list(Decision).index(kv[0])))
+    )
+    name = result.path.name if result.out == result.path else f"{result.path.name} → {result.out.name}"
+    return (at, source, name, result.rows, result.changed, kinds or "无", len(result.errors), result.fingerprint)
+
+
+def record_run(wb, board: Board, result: CheckResult, source: str, policy: Policy) -> None:
+    """Before a save: rebuild 统计 from ``board`` and append this run's row to 记录 (wall-clock time of the
+    shop, not ``--now``: the log says when the run really happened)."""
+    from .workbook import dashboard as dash
+
+    dash.write_stats(wb, board.plan)
+    dash.append_log(wb, log_row(result, source, now_in(policy.params.timezone)))
+
+
+def refresh_stats(
+    path: Path, now: datetime | None = None, *, source: str = "更新统计", progress: Progress | None = None
+) -> CheckResult:
+    """Rebuild 统计 without changing the register (the 更新统计 button's headless path).
+
+    Saves (with a 记录 row) only when the dashboard differs from what 统计 shows; returns the run's counts.
+    """
+    from . import workbook as wbk
+
+    path = Path(path)
+    wb, reg, policy, now, evaluation = _judged(path, now, progress)
+    result = CheckResult(path=path, out=path, fingerprint=policy.fingerprint)
+    tally(result, evaluation)
+    board = dashboard_of(wb, reg, policy, now, evaluation)
+    if board.stale:
+        record_run(wb, board, result, source, policy)
+        if progress:
+            progress("保存", 0, None)
+        result.backup = wbk.save_atomic(wb, path)
+        result.saved = True
+    return result
+
+
+@dataclass(frozen=True)
+class Report:
+    """What ``refund-sheet report`` shows: the dashboard, the chart images written, and warnings."""
+
+    dashboard: object  # stats.Dashboard
+    images: tuple[Path, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def report(
+    path: Path, now: datetime | None = None, png: Path | None = None, progress: Progress | None = None
+) -> Report:
+    """The dashboard of a tracker as ``check`` would build it now, without changing the file; with ``png``, the
+    charts are also written there as images (``refund-sheet report FILE --png DIR``)."""
+    wb, reg, policy, now, evaluation = _judged(Path(path), now, progress)
+    board = dashboard_of(wb, reg, policy, now, evaluation).dashboard
+    if png is None:
+        return Report(board)
+    from . import charts
+
+    if progress:
+        progress("绘图", 0, None)
+    images = charts.write_pngs(board, Path(png))
+    return Report(board, tuple(images), () if charts.cjk_font() else (charts.MISSING_FONT,))
+
+
+def _judged(path: Path, now: datetime | None, progress: Progress | None):
+    from . import workbook as wbk
+
+    if progress:
+        progress("打开", 0, None)
+    wb = wbk.open_workbook(path)
+    reg = wbk.find_register(wb)
+    policy = compile_or_raise(wbk.read_policy_tables(wb))
+    now = now or now_in(policy.params.timezone)
+    evaluation = evaluate(reg.headers, wbk.read_rows(reg), reg.sheet, policy, now, None, reg.letters(), progress)
+    return wb, reg, policy, now, evaluation
 
 
 @dataclass(frozen=True)
@@ -278,7 +422,7 @@ def demo(folder: Path, count: int = 300, now: datetime | None = None) -> CheckRe
     folder.mkdir(parents=True, exist_ok=True)
     now = now or now_in("Asia/Shanghai")
     path = write_new(folder / DEMO_NAME, sample_rows(now, count), overwrite=True)
-    return check_file(path, now=now)
+    return check_file(path, now=now, source="refund-sheet demo")
 
 
 def read_table_file(path: Path, key: str = "case_id") -> tuple[list[object], list]:

@@ -80,10 +80,10 @@ def build_tracker(rows: Sequence[dict[str, object]] = ()) -> Workbook:
     register = wb.active
     register.title = REGISTER_SHEET
     policy = wb.create_sheet(POLICY_SHEET)
-    wb.create_sheet(STATS_SHEET)["A1"] = "统计：运行“检查全部”或 refund-sheet check 后生成"
-    log = wb.create_sheet(LOG_SHEET)
-    log.append(list(LOG_HEADERS))
-    _style_header(log, 1, len(LOG_HEADERS))
+    from . import dashboard  # imports this module's styles
+
+    dashboard.write_stats(wb, dashboard.empty_plan())  # the 订单数 input table is there before the first check
+    dashboard.init_log(wb.create_sheet(LOG_SHEET))
     _write_help(wb.create_sheet(HELP_SHEET))
     anchors = _write_policy(policy)
     _write_register(register, rows, anchors)

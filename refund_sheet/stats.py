@@ -1,0 +1,503 @@
+"""The dashboard's numbers (sheet 统计, `refund-sheet report`) from facts and verdicts, and the sheet's layout as
+plain cell values.
+
+Pure: no openpyxl, xlwings, rich or matplotlib. ``compute`` is called by the headless ``check``, by
+``service.refresh_stats`` (the 更新统计 button's headless twin) and by ``report``; the Excel front can call it on
+``check_grid``'s evaluation. ``plan`` turns the numbers into cells and chart ranges, so every writer (openpyxl in
+``workbook/dashboard.py``, or an xlwings range write) lays out the same sheet.
+
+Definitions, so a merchant can check a number by hand (docs/dashboard.md says the same in words):
+- open = not closed (处理状态 已完结/已关闭/…成功/…关闭, or 人工决定 已完结); INCOMPLETE rows count as open.
+- pending (待退款) = the refund amount decided for open cases whose decision pays money back.
+- refunded (已退款) = for closed cases: Douyin's 退款成功/已退款 → the 退款金额 already in the sheet (what the
+  engine decided before the case closed), else the amount requested; closed as 已完结 → the sheet's 退款金额;
+  售后关闭, 换货成功 → nothing.
+- hours to answer = 处理时间 − 申请时间, only when the register has an answer-time column (ANSWER_HEADERS).
+- refund rate = after-sales cases ÷ orders, for each line of the 订单数 table the merchant fills on 统计.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from .engine.columns import map_headers
+from .engine.model import Decision, Facts, Sla, Verdict
+from .engine.parse import CellError, parse_datetime
+from .engine.vocab import norm
+
+ZERO = Decimal("0.00")
+TOP = 10  # products shown in each top list
+MAX_WEEKS = 26  # the week table and line chart show at most the latest half year
+BLANK = "（空）"
+ANSWER_HEADERS = ("处理时间", "商家处理时间", "首次处理时间", "回复时间", "商家回复时间")
+TOTAL_WORDS = frozenset(norm(w) for w in ("全部", "合计", "总计", "全店", "全部商品"))
+_ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+
+
+# ------------------------------------------------------------------------------------------------ numbers
+
+
+@dataclass(frozen=True)
+class Group:
+    """One line of a breakdown: the cases sharing a reason, a category, a product or a week."""
+
+    key: str
+    cases: int
+    share: float  # of all cases, 0..1
+    open: int
+    overdue: int
+    requested: Decimal  # 申请金额, what the buyers asked for
+    refund: Decimal  # refunded + pending
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One line of the merchant's 订单数 table on 统计: what was typed, and the rate computed from it."""
+
+    key: object  # as typed: a product name, a week (any date in it, or 2026-W47), or 全部
+    orders: object  # as typed
+    kind: str  # "product", "week", "total", or "" when the line cannot be used
+    cases: int | None = None
+    rate: float | None = None
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class Kpis:
+    cases: int
+    open: int
+    overdue: int
+    due_soon: int
+    incomplete: int
+    pending: Decimal
+    refunded: Decimal
+    answer_hours: float | None  # average, None when the register has no answer times
+    answered: int  # how many cases the average is over
+    waiting_hours: float | None  # average age of the open cases at "now"
+    refund_rate: float | None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything 统计 and ``report`` show; built by ``compute``."""
+
+    now: datetime | None
+    kpis: Kpis
+    decisions: tuple[tuple[str, int, float], ...]  # (中文 label, count, share) for every decision, in SPEC order
+    reasons: tuple[Group, ...]
+    categories: tuple[Group, ...]
+    top_by_count: tuple[Group, ...]
+    top_by_amount: tuple[Group, ...]
+    weeks: tuple[Group, ...]  # key = the Monday, 2026-11-16; every week between the first and the last
+    orders: tuple[OrderLine, ...]
+    notes: tuple[str, ...] = ()
+
+
+def compute(
+    facts: Sequence[Facts],
+    verdicts: Sequence[Verdict],
+    now: datetime | None = None,
+    *,
+    orders: Iterable[tuple[object, object]] = (),
+    amounts: Sequence[Decimal | None] | None = None,
+    answered: Sequence[datetime | None] | None = None,
+) -> Dashboard:
+    """The dashboard numbers for one register.
+
+    Args:
+        facts, verdicts: one per case, in the same order (``service.Evaluation``).
+        now: the time of the check; open cases' waiting hours are measured to it.
+        orders: the (商品或周, 订单数) lines of the 订单数 table, as typed (``workbook.dashboard.read_orders``).
+        amounts: the 退款金额 already in the sheet per case (closed cases keep it); ``register_extras`` reads it.
+        answered: per case, when the merchant answered, if the register has such a column.
+    """
+    n = len(facts)
+    amounts = amounts if amounts is not None else [None] * n
+    answered = answered if answered is not None else [None] * n
+    cases = [_Case(f, v, _pending(v), _refunded(f, v, a)) for f, v, a in zip(facts, verdicts, amounts)]
+    kinds = {d: 0 for d in Decision}
+    for c in cases:
+        kinds[c.verdict.decision] += 1
+    hours = [
+        (a - c.facts.requested_at).total_seconds() / 3600
+        for c, a in zip(cases, answered)
+        if a is not None and c.facts.requested_at is not None and a >= c.facts.requested_at
+    ]
+    waiting = [
+        (now - c.facts.requested_at).total_seconds() / 3600
+        for c in cases
+        if c.open and now is not None and c.facts.requested_at is not None and now >= c.facts.requested_at
+    ]
+    lines = _order_lines(orders, cases)
+    notes = [f"订单数表：{line.key} {line.problem}" for line in lines if line.problem]
+    if not hours:
+        notes.append("平均响应小时：登记表没有“处理时间”列（或该列为空），无法计算")
+    weeks = _weeks(cases, n)
+    if len(weeks) > MAX_WEEKS:
+        notes.append(f"按周：只显示最近 {MAX_WEEKS} 周（共 {len(weeks)} 周）")
+        weeks = weeks[-MAX_WEEKS:]
+    products = _groups(cases, n, lambda c: c.facts.product)
+    return Dashboard(
+        now=now,
+        kpis=Kpis(
+            cases=n,
+            open=sum(c.open for c in cases),
+            overdue=sum(c.verdict.sla is Sla.OVERDUE for c in cases),
+            due_soon=sum(c.verdict.sla is Sla.DUE_SOON for c in cases),
+            incomplete=kinds[Decision.INCOMPLETE],
+            pending=sum((c.pending for c in cases), ZERO),
+            refunded=sum((c.refunded for c in cases), ZERO),
+            answer_hours=round(sum(hours) / len(hours), 1) if hours else None,
+            answered=len(hours),
+            waiting_hours=round(sum(waiting) / len(waiting), 1) if waiting else None,
+            refund_rate=_overall_rate(lines),
+        ),
+        decisions=tuple((d.value, k, _share(k, n)) for d, k in kinds.items()),
+        reasons=_groups(cases, n, lambda c: c.verdict.reason or c.facts.reason),
+        categories=_groups(cases, n, lambda c: c.facts.category),
+        top_by_count=products[:TOP],
+        top_by_amount=tuple(sorted(products, key=lambda g: (-g.requested, -g.cases, g.key)))[:TOP],
+        weeks=tuple(weeks),
+        orders=lines,
+        notes=tuple(notes),
+    )
+
+
+@dataclass(frozen=True)
+class _Case:
+    facts: Facts
+    verdict: Verdict
+    pending: Decimal
+    refunded: Decimal
+
+    @property
+    def open(self) -> bool:
+        return self.verdict.decision is not Decision.DONE
+
+
+def _pending(v: Verdict) -> Decimal:
+    return v.amount if v.decision.refunds and v.amount is not None else ZERO
+
+
+def _refunded(f: Facts, v: Verdict, sheet_amount: Decimal | None) -> Decimal:
+    """What a closed case paid back (see the module docstring)."""
+    if v.decision is not Decision.DONE:
+        return ZERO
+    status = norm(f.status or "")
+    if "退款成功" in status or "已退款" in status:
+        if sheet_amount is not None:
+            return sheet_amount
+        return f.requested if f.requested is not None else ZERO
+    if (status in ("已完结", "完结") or f.override is Decision.DONE) and sheet_amount:
+        return sheet_amount
+    return ZERO
+
+
+def _share(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _groups(cases: list[_Case], n: int, key_of) -> tuple[Group, ...]:
+    """One Group per key, most cases first (then larger amount, then name: a stable order)."""
+    by: dict[str, list[_Case]] = {}
+    for c in cases:
+        by.setdefault(key_of(c) or BLANK, []).append(c)
+    groups = [_group(key, members, n) for key, members in by.items()]
+    return tuple(sorted(groups, key=lambda g: (-g.cases, -g.requested, g.key)))
+
+
+def _group(key: str, members: list[_Case], n: int) -> Group:
+    return Group(
+        key=key,
+        cases=len(members),
+        share=_share(len(members), n),
+        open=sum(c.open for c in members),
+        overdue=sum(c.verdict.sla is Sla.OVERDUE for c in members),
+        requested=sum((c.facts.requested or ZERO for c in members), ZERO),
+        refund=sum((c.pending + c.refunded for c in members), ZERO),
+    )
+
+
+def week_of(moment: datetime | date) -> date:
+    """The Monday of the week holding ``moment``."""
+    day = moment.date() if isinstance(moment, datetime) else moment
+    return day - timedelta(days=day.weekday())
+
+
+def _weeks(cases: list[_Case], n: int) -> list[Group]:
+    """Every week from the first to the last 申请时间, empty weeks included (the line chart needs them)."""
+    by: dict[date, list[_Case]] = {}
+    for c in cases:
+        if c.facts.requested_at is not None:
+            by.setdefault(week_of(c.facts.requested_at), []).append(c)
+    if not by:
+        return []
+    weeks, monday = [], min(by)
+    while monday <= max(by):
+        weeks.append(_group(monday.isoformat(), by.get(monday, []), n))
+        monday += timedelta(days=7)
+    return weeks
+
+
+# ------------------------------------------------------------------------------------------------ 订单数
+
+
+def _order_key(value: object) -> tuple[str, object]:
+    """(kind, key) for the first cell of an 订单数 line: 全部 → total; a date or 2026-W47 → its week's Monday;
+    any other text → a product name."""
+    if isinstance(value, str):
+        text = value.strip()
+        if norm(text) in TOTAL_WORDS:
+            return "total", None
+        match = _ISO_WEEK.match(text)
+        if match:
+            try:
+                return "week", date.fromisocalendar(int(match[1]), int(match[2]), 1)
+            except ValueError:
+                return "", f"“{text}” 不是有效的周"
+        if not re.match(r"^\d{4}\s*[-/.年]", text):
+            return "product", text
+    try:
+        return "week", week_of(parse_datetime(value, "Asia/Shanghai"))
+    except CellError as error:
+        return "", str(error)
+
+
+def _order_count(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        return None
+    return int(number) if number == number.to_integral_value() and number > 0 else None
+
+
+def _order_lines(orders: Iterable[tuple[object, object]], cases: list[_Case]) -> tuple[OrderLine, ...]:
+    """Each line of the 订单数 table with its case count and rate; a line that cannot be read says why."""
+    lines = []
+    for key, count in orders:
+        if _blank(key) and _blank(count):
+            continue
+        if _blank(key):
+            lines.append(OrderLine(key, count, "", problem="没有填写商品或周"))
+            continue
+        kind, target = _order_key(key)
+        orders_n = _order_count(count)
+        if kind == "":
+            lines.append(OrderLine(key, count, "", problem=str(target)))
+            continue
+        if orders_n is None:
+            lines.append(OrderLine(key, count, "", problem=f"订单数“{'' if count is None else count}”不是正整数"))
+            continue
+        if kind == "total":
+            hits = len(cases)
+        elif kind == "week":
+            hits = sum(c.facts.requested_at is not None and week_of(c.facts.requested_at) == target for c in cases)
+        else:
+            hits = sum(norm(c.facts.product or "") == norm(target) for c in cases)
+        lines.append(OrderLine(key, count, kind, hits, round(hits / orders_n, 4)))
+    return tuple(lines)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _overall_rate(lines: tuple[OrderLine, ...]) -> float | None:
+    """The shop's refund rate: a 全部 line if there is one, else all week lines together, else all product lines
+    (kinds are never mixed: a case would count twice)."""
+    for kind in ("total", "week", "product"):
+        chosen = [line for line in lines if line.kind == kind]
+        if chosen:
+            orders = sum(_order_count(line.orders) or 0 for line in chosen)
+            return round(sum(line.cases or 0 for line in chosen) / orders, 4) if orders else None
+    return None
+
+
+def register_extras(
+    headers: Sequence[object], rows: Sequence[tuple[int, Sequence[object]]], tz: str = "Asia/Shanghai"
+) -> tuple[list[Decimal | None], list[datetime | None]]:
+    """Per row: the 退款金额 already in the sheet and, when the register has an answer-time column (处理时间,
+    商家处理时间, …), when the merchant answered. Unreadable cells are ``None``: they only leave a number out."""
+    found = map_headers(list(headers))
+    amount_at = found.get("amount")
+    wanted = {norm(h) for h in ANSWER_HEADERS}
+    answer_at = next((i for i, h in enumerate(headers) if h is not None and norm(str(h)) in wanted), None)
+    amounts: list[Decimal | None] = []
+    answers: list[datetime | None] = []
+    for _, values in rows:
+        amounts.append(_money(values[amount_at]) if amount_at is not None and amount_at < len(values) else None)
+        answer = None
+        if answer_at is not None and answer_at < len(values) and not _blank(values[answer_at]):
+            try:
+                answer = parse_datetime(values[answer_at], tz)
+            except CellError:
+                answer = None
+        answers.append(answer)
+    return amounts, answers
+
+
+def _money(value: object) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+# ------------------------------------------------------------------------------------------------ layout
+
+# Styles a writer gives each cell; the numbers' formats are the writer's business.
+TITLE, SUBTITLE, BLOCK, HEADER, LABEL, KPI, TEXT, INT, MONEY, PERCENT, HOURS, INPUT, NOTE = (
+    "title", "subtitle", "block", "header", "label", "kpi", "text", "int", "money", "percent", "hours", "input", "note",
+)
+KPI_STYLE = {INT: KPI, MONEY: "kpi-money", PERCENT: "kpi-percent", HOURS: "kpi-hours"}  # big figures on the cards
+SUBTITLE_CELL = (2, 1)
+ORDERS_TITLE = "订单数（在下表填写，用于计算退款率）"
+ORDERS_HEADERS = ("商品或周", "订单数", "售后单数", "退款率", "说明")
+ORDERS_HINTS = ("← 商品名称 + 该商品的订单数", "← 某周任一天（2026-11-16 或 2026-W47）+ 该周订单数", "← 全部 + 全店订单数")
+SPARE_ORDER_ROWS = 5
+CHART_COL = 9  # charts stand from column I, right of the tables (A–G)
+CHART_ROWS = 16  # a chart's height in rows, more when it has many bars so every label shows
+BLOCK_TITLES = (
+    "概览", ORDERS_TITLE, "处理建议分布", "按售后原因", "按商品类目", "商品 Top 10（按单数）", "商品 Top 10（按申请金额）",
+    "按周（申请时间）", "说明",
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    value: object
+    style: str
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """A native chart: categories and values are one column each, rows ``first``..``last`` (1-based)."""
+
+    kind: str  # "bar" or "line"
+    title: str
+    y_title: str
+    cat_col: int
+    val_col: int
+    header_row: int  # the values' header cell gives the series name
+    first: int
+    last: int
+    anchor: tuple[int, int]  # (row, column) of the top-left corner
+    rows: int = 16  # height in sheet rows (15-point rows: about 0.53 cm each)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The 统计 sheet as cells and charts. ``cells`` holds every value the sheet should have; the one at
+    ``SUBTITLE_CELL`` carries the time of the run and is left out of ``content`` (what "changed" means)."""
+
+    cells: dict[tuple[int, int], Cell]
+    charts: tuple[ChartSpec, ...]
+    orders_rows: tuple[int, int]  # the 订单数 table's first and last body rows (input in columns A and B)
+
+    def content(self) -> dict[tuple[int, int], object]:
+        return {pos: c.value for pos, c in self.cells.items() if pos != SUBTITLE_CELL and c.value not in (None, "")}
+
+
+GROUP_HEADERS = ("单数", "占比", "未完结", "已超时", "申请金额", "退款金额")
+GROUP_STYLES = (INT, PERCENT, INT, INT, MONEY, MONEY)
+
+
+def kpi_items(k: Kpis) -> list[tuple[str, object, str]]:
+    """(label, value, style) of the KPI cards, in display order; shared by 统计 and ``report``."""
+    return [
+        ("售后单数", k.cases, INT),
+        ("未完结", k.open, INT),
+        ("已超时", k.overdue, INT),
+        ("即将超时", k.due_soon, INT),
+        ("信息不全", k.incomplete, INT),
+        ("待退款金额", k.pending, MONEY),
+        ("已退款金额", k.refunded, MONEY),
+        ("平均响应（小时）", k.answer_hours if k.answer_hours is not None else "—", HOURS),
+        ("未完结平均等待（小时）", k.waiting_hours if k.waiting_hours is not None else "—", HOURS),
+        ("退款率", k.refund_rate if k.refund_rate is not None else "—", PERCENT),
+    ]
+
+
+def plan(d: Dashboard) -> Plan:
+    """Lay the dashboard out: KPI cards on top, the 订单数 input table, then one table per breakdown down
+    columns A–G, and three charts in a column to the right (bar by reason, bar by product, line by week)."""
+    cells: dict[tuple[int, int], Cell] = {}
+
+    def put(row: int, col: int, value: object, style: str) -> None:
+        cells[(row, col)] = Cell(value, style)
+
+    put(1, 1, "售后统计", TITLE)
+    when = d.now.strftime("%Y-%m-%d %H:%M") if d.now else "尚未检查"
+    put(*SUBTITLE_CELL, f"统计时间：{when}　由“检查全部 / 更新统计”或 refund-sheet check 重建；请只在“订单数”表中填写", SUBTITLE)
+
+    row = 4
+    put(row, 1, "概览", BLOCK)
+    items = kpi_items(d.kpis)
+    for i, (label, value, style) in enumerate(items):
+        r, c = row + 1 + 2 * (i // 5), 1 + i % 5
+        put(r, c, label, LABEL)
+        put(r + 1, c, value, KPI_STYLE[style])
+    row += 6
+
+    put(row, 1, ORDERS_TITLE, BLOCK)
+    for c, h in enumerate(ORDERS_HEADERS, start=1):
+        put(row + 1, c, h, HEADER)
+    first_order = row + 2
+    for i, line in enumerate(d.orders):
+        r = first_order + i
+        put(r, 1, line.key, INPUT)
+        put(r, 2, line.orders, INPUT)
+        put(r, 3, line.cases, INT)
+        put(r, 4, line.rate, PERCENT)
+        put(r, 5, line.problem or {"total": "全店", "week": "按周", "product": "按商品"}[line.kind], NOTE)
+    for i in range(len(d.orders), len(d.orders) + SPARE_ORDER_ROWS):
+        put(first_order + i, 1, None, INPUT)
+        put(first_order + i, 2, None, INPUT)
+        if not d.orders and i < len(ORDERS_HINTS):
+            put(first_order + i, 5, ORDERS_HINTS[i], NOTE)  # how to fill it, until the merchant has
+    last_order = first_order + len(d.orders) + SPARE_ORDER_ROWS - 1
+    row = last_order + 2
+
+    charts: list[ChartSpec] = []
+
+    def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]], styles: Sequence[str]) -> tuple[int, int]:
+        nonlocal row
+        put(row, 1, title, BLOCK)
+        for c, h in enumerate(headers, start=1):
+            put(row + 1, c, h, HEADER)
+        first = row + 2
+        for i, values in enumerate(rows):
+            for c, (value, style) in enumerate(zip(values, styles), start=1):
+                put(first + i, c, value, style)
+        if not rows:
+            put(first, 1, "（暂无数据）", NOTE)
+        last = first + len(rows) - 1
+        row = max(last, first) + 2
+        return first, last
+
+    def chart(kind: str, title: str, y_title: str, first: int, last: int) -> None:
+        if last >= first:
+            top = charts[-1].anchor[0] + charts[-1].rows + 2 if charts else 4
+            rows = max(CHART_ROWS, last - first + 8) if kind == "bar" else CHART_ROWS
+            charts.append(ChartSpec(kind, title, y_title, 1, 2, first - 1, first, last, (top, CHART_COL), rows))
+
+    table("处理建议分布", ("处理建议", "单数", "占比"), d.decisions, (TEXT, INT, PERCENT))
+    group_rows = lambda groups: [(g.key, g.cases, g.share, g.open, g.overdue, g.requested, g.refund) for g in groups]  # noqa: E731
+    first, last = table("按售后原因", ("售后原因",) + GROUP_HEADERS, group_rows(d.reasons), (TEXT,) + GROUP_STYLES)
+    chart("bar", "售后单数：按售后原因", "单数", first, last)
+    table("按商品类目", ("商品类目",) + GROUP_HEADERS, group_rows(d.categories), (TEXT,) + GROUP_STYLES)
+    first, last = table("商品 Top 10（按单数）", ("商品",) + GROUP_HEADERS, group_rows(d.top_by_count), (TEXT,) + GROUP_STYLES)
+    chart("bar", "售后单数：按商品（Top 10）", "单数", first, last)
+    table("商品 Top 10（按申请金额）", ("商品",) + GROUP_HEADERS, group_rows(d.top_by_amount), (TEXT,) + GROUP_STYLES)
+    first, last = table("按周（申请时间）", ("周（周一）",) + GROUP_HEADERS, group_rows(d.weeks), (TEXT,) + GROUP_STYLES)
+    chart("line", "售后单数：按周", "单数", first, last)
+    if d.notes:
+        put(row, 1, "说明", BLOCK)
+        for i, note in enumerate(d.notes, start=1):
+            put(row + i, 1, note, NOTE)
+    return Plan(cells, tuple(charts), (first_order, last_order))

@@ -1,0 +1,236 @@
+"""Writing the dashboard (统计) and the audit log (记录) with openpyxl.
+
+统计 is rebuilt whole from a ``stats.Plan`` (values, styles, native charts); only the merchant's 订单数 lines are
+carried over, read back before the rebuild. 记录 only ever gets a row appended: older rows are never rewritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.text import RichText
+from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .. import stats
+from . import DATETIME_FORMAT, MONEY_FORMAT
+from .build import BOX, HEADER_FILL, HEADER_FONT, LOG_HEADERS, LOG_SHEET, STATS_SHEET, TABLE_TITLE_FONT, TITLE_FONT
+
+INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
+LABEL_FILL = PatternFill("solid", fgColor="DDEBF7")
+KPI_FONT = Font(bold=True, size=13, color="1F4E78")
+NOTE_FONT = Font(italic=True, color="7F7F7F")
+FORMATS = {
+    stats.MONEY: MONEY_FORMAT,
+    stats.PERCENT: "0.0%",
+    stats.HOURS: "0.0",
+    stats.INT: "0",
+    stats.KPI: "0",
+    stats.KPI_STYLE[stats.MONEY]: MONEY_FORMAT,
+    stats.KPI_STYLE[stats.PERCENT]: "0.0%",
+    stats.KPI_STYLE[stats.HOURS]: "0.0",
+}
+WIDTHS = {"A": 24, "B": 14, "C": 14, "D": 14, "E": 14, "F": 13, "G": 13, "H": 3}
+AXIS_POINTS = 800  # axis labels at 8 pt, so twelve reasons or ten product names all show
+CHART_WIDTH_CM, ROW_CM = 17.0, 0.53
+LOG_WIDTHS = (18, 30, 26, 9, 9, 60, 9, 18)
+
+
+# ------------------------------------------------------------------------------------------------ 统计
+
+
+def empty_plan() -> stats.Plan:
+    """统计 of a tracker with no cases yet (``refund-sheet new``): KPIs at zero and the empty 订单数 table."""
+    return stats.plan(stats.compute([], []))
+
+
+def read_orders(wb: Workbook) -> list[tuple[object, object]]:
+    """The (商品或周, 订单数) lines the merchant typed on 统计, as typed, so a rebuild keeps them.
+
+    The table is found by its header row (商品或周 | 订单数) and runs until the next table's title, so lines
+    typed into the spare rows, or into rows the merchant inserted, are all kept.
+    """
+    if STATS_SHEET not in wb.sheetnames:
+        return []
+    ws = wb[STATS_SHEET]
+    rows = list(ws.iter_rows(min_col=1, max_col=2, values_only=True))
+    header = next(
+        (i for i, (a, b) in enumerate(rows) if (a, b) == stats.ORDERS_HEADERS[:2]),
+        None,
+    )
+    if header is None:
+        return []
+    lines = []
+    for a, b in rows[header + 1 :]:
+        if isinstance(a, str) and a.strip() in stats.BLOCK_TITLES:
+            break
+        if a in (None, "") and b in (None, ""):
+            continue
+        lines.append((a, b))
+    return lines
+
+
+def _normal(value: object) -> object:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float, Decimal)):
+        return round(float(value), 6)
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    return value
+
+
+def is_stale(wb: Workbook, plan: stats.Plan) -> bool:
+    """True when 统计 does not already show exactly ``plan`` (its run time aside): a missing sheet, another
+    value anywhere on it, or another number of charts. An identical rebuild is not a change."""
+    if STATS_SHEET not in wb.sheetnames:
+        return True
+    ws = wb[STATS_SHEET]
+    if len(ws._charts) != len(plan.charts):
+        return True
+    present = {
+        (cell.row, cell.column): _normal(cell.value)
+        for cells in ws.iter_rows()
+        for cell in cells
+        if cell.value not in (None, "") and (cell.row, cell.column) != stats.SUBTITLE_CELL
+    }
+    wanted = {pos: _normal(value) for pos, value in plan.content().items()}
+    return present != wanted
+
+
+def write_stats(wb: Workbook, plan: stats.Plan) -> Worksheet:
+    """Replace 统计 by a fresh sheet laid out as ``plan`` (same place among the tabs; before 记录 if new)."""
+    if STATS_SHEET in wb.sheetnames:
+        index = wb.sheetnames.index(STATS_SHEET)
+        wb.remove(wb[STATS_SHEET])
+    else:
+        index = wb.sheetnames.index(LOG_SHEET) if LOG_SHEET in wb.sheetnames else len(wb.sheetnames)
+    ws = wb.create_sheet(STATS_SHEET, index)
+    for (row, col), cell in plan.cells.items():
+        _put(ws, row, col, cell)
+    for column, width in WIDTHS.items():
+        ws.column_dimensions[column].width = width
+    ws.row_dimensions[1].height = 24
+    for spec in plan.charts:
+        ws.add_chart(_chart(ws, spec), f"{get_column_letter(spec.anchor[1])}{spec.anchor[0]}")
+    ws.sheet_properties.tabColor = "1F4E78"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    return ws
+
+
+def _put(ws: Worksheet, row: int, col: int, cell: stats.Cell) -> None:
+    target = ws.cell(row, col)
+    value = cell.value
+    if isinstance(value, Decimal):
+        value = float(value)  # money on the dashboard is display only; float keeps the comparison exact
+    target.value = value
+    if isinstance(value, str):
+        target.data_type = "s"  # a reason or product typed as "=…" stays text, never a formula
+    style = cell.style
+    if style in FORMATS and not isinstance(value, str):
+        target.number_format = FORMATS[style]
+    if isinstance(value, datetime):
+        target.number_format = "yyyy-mm-dd"
+    if style == stats.TITLE:
+        target.font = TITLE_FONT
+    elif style == stats.SUBTITLE or style == stats.NOTE:
+        target.font = NOTE_FONT
+    elif style == stats.BLOCK:
+        target.font = TABLE_TITLE_FONT
+    elif style == stats.HEADER:
+        target.fill, target.font = HEADER_FILL, HEADER_FONT
+        target.alignment = Alignment(horizontal="center")
+    elif style == stats.LABEL:
+        target.fill = LABEL_FILL
+        target.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        target.border = BOX
+        ws.row_dimensions[row].height = 30
+    elif style in stats.KPI_STYLE.values():
+        target.font = KPI_FONT
+        target.alignment = Alignment(horizontal="center", vertical="center")
+        target.border = BOX
+        ws.row_dimensions[row].height = 22
+    elif style == stats.INPUT:
+        target.fill = INPUT_FILL
+        target.border = BOX
+    else:
+        target.border = BOX
+
+
+def _chart(ws: Worksheet, spec: stats.ChartSpec):
+    """A native chart over one table's columns: the category labels and one value column, with the header cell
+    as the series name, so the chart follows the table when the numbers change."""
+    chart = LineChart() if spec.kind == "line" else BarChart()
+    if spec.kind == "bar":
+        chart.type = "bar"  # horizontal bars: long product names stay readable
+        chart.x_axis.scaling.orientation = "maxMin"  # first row on top, like the table
+        chart.gapWidth = 60
+    chart.title = spec.title
+    chart.y_axis.title = spec.y_title
+    chart.x_axis.delete = False  # openpyxl ≥ 3.1 hides axes unless told (Excel then shows no labels)
+    chart.y_axis.delete = False
+    chart.legend = None
+    values = Reference(ws, min_col=spec.val_col, min_row=spec.header_row, max_row=spec.last)
+    chart.add_data(values, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=spec.cat_col, min_row=spec.first, max_row=spec.last))
+    chart.y_axis.scaling.min = 0
+    for axis in (chart.x_axis, chart.y_axis):
+        axis.txPr = RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=CharacterProperties(sz=AXIS_POINTS)), endParaRPr=CharacterProperties(sz=AXIS_POINTS))])
+    if spec.kind == "line":
+        series = chart.series[0]
+        series.smooth = False  # a straight line between weeks: a curve would invent values in between
+        series.marker.symbol = "circle"
+    chart.width, chart.height = CHART_WIDTH_CM, spec.rows * ROW_CM
+    return chart
+
+
+# ------------------------------------------------------------------------------------------------ 记录
+
+
+def init_log(ws: Worksheet) -> None:
+    """The header row and column widths of an empty 记录 sheet."""
+    from .build import _style_header
+
+    for col, header in enumerate(LOG_HEADERS, start=1):
+        ws.cell(1, col, header)
+    _style_header(ws, 1, len(LOG_HEADERS))
+    for col, width in enumerate(LOG_WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+    ws.freeze_panes = "A2"
+
+
+def append_log(wb: Workbook, values: Sequence[object]) -> int:
+    """Append one row to 记录 (creating the sheet with its header when the workbook has none); returns its row.
+
+    Rows already there are never touched: the log is the merchant's evidence of what ran when.
+    """
+    if LOG_SHEET in wb.sheetnames:
+        ws = wb[LOG_SHEET]
+    else:
+        ws = wb.create_sheet(LOG_SHEET)
+        init_log(ws)
+    if all(ws.cell(1, col).value in (None, "") for col in range(1, len(LOG_HEADERS) + 1)):
+        init_log(ws)
+    last = ws.max_row
+    while last > 1 and all(v in (None, "") for v in next(ws.iter_rows(min_row=last, max_row=last, values_only=True))):
+        last -= 1
+    row = last + 1
+    for col, value in enumerate(values, start=1):
+        cell = ws.cell(row, col, value)
+        if isinstance(value, str):
+            cell.data_type = "s"
+        elif isinstance(value, datetime):
+            cell.number_format = DATETIME_FORMAT + ":ss"
+    return row
