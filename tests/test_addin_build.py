@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import os
 import re
 import struct
 import subprocess
@@ -158,9 +159,12 @@ def test_function_help_at_open_decodes_back_to_the_docstrings(built):
     assert max(len(line) for line in help_vba.splitlines()) < 1000  # VBA's line limit is 1023
 
 
-def test_two_builds_are_byte_identical(built, tmp_path):
+def test_two_builds_are_byte_identical_and_readable_by_others(built, tmp_path):
     again = addin.build(tmp_path / "RefundSheet.xlam")
     assert again.path.read_bytes() == built.path.read_bytes()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert again.path.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file, not a temporary file's 0600
 
 
 def test_importing_the_builder_does_not_import_xlwings():
