@@ -110,7 +110,8 @@ def demo(folder: Path, rows: int, now_text: str | None) -> None:
 @click.option("--into", "tracker", type=PATH, required=True, help="The tracker workbook to merge into.")
 @click.option("--orders", type=PATH, help="An order export (订单号, 买家, 签收时间) to fill buyer and delivery time.")
 @click.option("-o", "--out", type=PATH, help="Write the merged tracker here instead of saving it in place.")
-def import_(export: Path, tracker: Path, orders: Path | None, out: Path | None) -> None:
+@QUIET
+def import_(export: Path, tracker: Path, orders: Path | None, out: Path | None, quiet: bool) -> None:
     """Merge a Douyin after-sales export (.xlsx or .csv) into a tracker, by 售后单号.
 
     New cases are appended; known cases get their platform fields refreshed; your own columns, manual
@@ -119,7 +120,8 @@ def import_(export: Path, tracker: Path, orders: Path | None, out: Path | None) 
         refund-sheet import 售后列表导出.csv --into 退款登记.xlsx --orders 订单导出.xlsx
     """
     try:
-        plan = service.import_file(export, tracker, orders, out)
+        with _progress(quiet) as progress:
+            plan = service.import_file(export, tracker, orders, out, progress=progress)
     except RefundSheetError as error:
         _fail(error)
     click.echo(plan.summary())

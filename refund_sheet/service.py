@@ -269,6 +269,20 @@ def record_run(wb, board: Board, result: CheckResult, source: str, policy: Polic
     dash.append_log(wb, log_row(result, source, now_in(policy.params.timezone)))
 
 
+def log_import(wb, plan, export: Path, rows: int, into: Path, target: Path, source: str, policy: Policy) -> None:
+    """The 记录 row of an import that saves: rows in the export, cases added + updated, rejected rows in the
+    信息不全 column. 统计 is left for the next check (the new cases have no verdicts yet)."""
+    from .workbook import dashboard as dash
+
+    name = into.name if target == into else f"{into.name} → {target.name}"
+    counts = f"导入：新增 {len(plan.appends)}，更新 {len(plan.updates)}，未变 {len(plan.unchanged)}"
+    dash.append_log(
+        wb,
+        (now_in(policy.params.timezone), f"{source} {export.name}", name, rows, len(plan.appends) + len(plan.updates),
+         counts, len(plan.rejected), policy.fingerprint),
+    )
+
+
 def refresh_stats(
     path: Path, now: datetime | None = None, *, source: str = "更新统计", progress: Progress | None = None
 ) -> CheckResult:
@@ -439,7 +453,15 @@ def read_table_file(path: Path, key: str = "case_id") -> tuple[list[object], lis
     return wbk.read_export_xlsx(path, key)
 
 
-def import_file(export: Path, into: Path, orders: Path | None = None, out: Path | None = None):
+def import_file(
+    export: Path,
+    into: Path,
+    orders: Path | None = None,
+    out: Path | None = None,
+    *,
+    source: str = "refund-sheet import",
+    progress: Progress | None = None,
+):
     """Merge a Douyin after-sales export into the tracker ``into`` by 售后单号 (``refund-sheet import``).
 
     Returns the MergePlan (what was added, updated, unchanged, rejected). Saves atomically with a backup, and
@@ -448,6 +470,8 @@ def import_file(export: Path, into: Path, orders: Path | None = None, out: Path 
     from . import workbook as wbk
     from .imports import orders_index, plan_merge
 
+    if progress:
+        progress("打开", 0, None)
     wb = wbk.open_workbook(into)
     reg = wbk.find_register(wb)
     policy = compile_or_raise(wbk.read_policy_tables(wb))
@@ -460,5 +484,8 @@ def import_file(export: Path, into: Path, orders: Path | None = None, out: Path 
     target = Path(out) if out else Path(into)
     if plan.changes or target != Path(into):
         wbk.apply_merge(reg, plan)
+        log_import(wb, plan, Path(export), len(rows), Path(into), target, source, policy)
+        if progress:
+            progress("保存", 0, None)
         wbk.save_atomic(wb, target)
     return plan

@@ -291,3 +291,20 @@ def test_report_on_a_file_that_is_not_a_tracker_is_a_one_line_error(tmp_path):
 def test_check_and_report_accept_quiet():
     for command in ("check", "report"):
         assert "--quiet" in CliRunner().invoke(main, [command, "--help"]).output
+
+
+def test_an_import_that_saves_adds_one_log_row_and_one_that_changes_nothing_adds_none(tmp_path):
+    from douyin import export_row, write_export
+
+    path = tracker_of(tmp_path, [])
+    export = write_export(tmp_path / "export.csv", [export_row("7012345678901234501", "6912345678901234501"),
+                                                    export_row("7012345678901234502", "6912345678901234502")])
+    seen = []
+    service.import_file(export, path, progress=lambda stage, done, total: seen.append(stage))
+    rows = log_rows(path)
+    assert len(rows) == 2 and seen == ["打开", "保存"]
+    _, source, name, checked, changed, counts, rejected, _ = rows[1]
+    assert (source, name, checked, changed, rejected) == ("refund-sheet import export.csv", "t.xlsx", 2, 2, 0)
+    assert counts == "导入：新增 2，更新 0，未变 0"
+    service.import_file(export, path)
+    assert log_rows(path) == rows
