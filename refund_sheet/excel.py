@@ -137,7 +137,10 @@ def import_cases(book) -> None:
 def update_stats(book) -> None:
     """更新统计: not in this version. The headless dashboard is written with openpyxl into a saved file; the
     button needs it as grid values to write into the open workbook."""
-    raise RefundSheetError("此版本的退款助手还不能更新统计（该功能尚未提供）。")
+    raise RefundSheetError(
+        "此版本的退款助手还不能在 Excel 里更新统计（该功能尚未提供）。可以保存并关闭工作簿后运行 refund-sheet check"
+        "（保存时会重建“统计”表），或用 refund-sheet report 查看统计。"
+    )
 
 
 @button("show_rules")
