@@ -200,9 +200,12 @@ def _selected_rows(book) -> set[int] | None:
 
 
 def read_grid(sheet) -> list[list[object]]:
-    """The sheet's values from A1 to its last used cell, in one range read (row 0 = sheet row 1)."""
+    """The sheet's values from A1 to its last used cell, in one range read (row 0 = sheet row 1).
+
+    Error cells come as their text (#N/A), not xlwings' default None, so a row with one says so instead of
+    calling the cell empty."""
     last = sheet.used_range.last_cell
-    return sheet.range((1, 1), (last.row, last.column)).options(ndim=2).value
+    return sheet.range((1, 1), (last.row, last.column)).options(ndim=2, err_to_str=True).value
 
 
 def book_policy(book) -> Policy:
@@ -386,9 +389,9 @@ def _value(value):
 
 
 @xw.func(category=TITLE)
-@xw.arg("headers", ndim=1, doc=HEADERS_DOC)
-@xw.arg("row_values", ndim=1, doc=ROW_DOC)
-@xw.arg("rules", ndim=2, doc=RULES_DOC)
+@xw.arg("headers", ndim=1, err_to_str=True, doc=HEADERS_DOC)
+@xw.arg("row_values", ndim=1, err_to_str=True, doc=ROW_DOC)
+@xw.arg("rules", ndim=2, err_to_str=True, doc=RULES_DOC)
 @xw.arg("at", doc=AT_DOC)
 @cell_safe
 def REFUND_DECISION(headers, row_values, rules=None, at=None, caller=None):
@@ -402,9 +405,9 @@ def REFUND_DECISION(headers, row_values, rules=None, at=None, caller=None):
 
 
 @xw.func(category=TITLE)
-@xw.arg("headers", ndim=1, doc=HEADERS_DOC)
-@xw.arg("row_values", ndim=1, doc=ROW_DOC)
-@xw.arg("rules", ndim=2, doc=RULES_DOC)
+@xw.arg("headers", ndim=1, err_to_str=True, doc=HEADERS_DOC)
+@xw.arg("row_values", ndim=1, err_to_str=True, doc=ROW_DOC)
+@xw.arg("rules", ndim=2, err_to_str=True, doc=RULES_DOC)
 @xw.arg("at", doc=AT_DOC)
 @cell_safe
 def REFUND_AMOUNT(headers, row_values, rules=None, at=None, caller=None):
@@ -418,9 +421,9 @@ def REFUND_AMOUNT(headers, row_values, rules=None, at=None, caller=None):
 
 
 @xw.func(category=TITLE)
-@xw.arg("headers", ndim=1, doc=HEADERS_DOC)
-@xw.arg("row_values", ndim=1, doc=ROW_DOC)
-@xw.arg("rules", ndim=2, doc=RULES_DOC)
+@xw.arg("headers", ndim=1, err_to_str=True, doc=HEADERS_DOC)
+@xw.arg("row_values", ndim=1, err_to_str=True, doc=ROW_DOC)
+@xw.arg("rules", ndim=2, err_to_str=True, doc=RULES_DOC)
 @xw.arg("at", doc=AT_DOC)
 @cell_safe
 def REFUND_DEADLINE(headers, row_values, rules=None, at=None, caller=None):
@@ -433,9 +436,9 @@ def REFUND_DEADLINE(headers, row_values, rules=None, at=None, caller=None):
 
 
 @xw.func(category=TITLE)
-@xw.arg("headers", ndim=1, doc=HEADERS_DOC)
-@xw.arg("row_values", ndim=1, doc=ROW_DOC)
-@xw.arg("rules", ndim=2, doc=RULES_DOC)
+@xw.arg("headers", ndim=1, err_to_str=True, doc=HEADERS_DOC)
+@xw.arg("row_values", ndim=1, err_to_str=True, doc=ROW_DOC)
+@xw.arg("rules", ndim=2, err_to_str=True, doc=RULES_DOC)
 @xw.arg("at", doc=AT_DOC)
 @cell_safe
 def REFUND_SLA(headers, row_values, rules=None, at=None, caller=None):
@@ -448,9 +451,9 @@ def REFUND_SLA(headers, row_values, rules=None, at=None, caller=None):
 
 
 @xw.func(category=TITLE)
-@xw.arg("headers", ndim=1, doc=HEADERS_DOC)
-@xw.arg("row_values", ndim=1, doc=ROW_DOC)
-@xw.arg("rules", ndim=2, doc=RULES_DOC)
+@xw.arg("headers", ndim=1, err_to_str=True, doc=HEADERS_DOC)
+@xw.arg("row_values", ndim=1, err_to_str=True, doc=ROW_DOC)
+@xw.arg("rules", ndim=2, err_to_str=True, doc=RULES_DOC)
 @xw.arg("at", doc=AT_DOC)
 @cell_safe
 def REFUND_REPLY(headers, row_values, rules=None, at=None, caller=None):
@@ -463,8 +466,8 @@ def REFUND_REPLY(headers, row_values, rules=None, at=None, caller=None):
 
 
 @xw.func(category=TITLE)
-@xw.arg("table", ndim=2, doc="整张登记表（含表头行），例如 退款登记!A1:Z500")
-@xw.arg("rules", ndim=2, doc=RULES_DOC)
+@xw.arg("table", ndim=2, err_to_str=True, doc="整张登记表（含表头行），例如 退款登记!A1:Z500")
+@xw.arg("rules", ndim=2, err_to_str=True, doc=RULES_DOC)
 @xw.arg("at", doc=AT_DOC)
 @cell_safe
 def REFUND_CHECK(table, rules=None, at=None, caller=None):

@@ -14,6 +14,13 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class CellError:
+    """An error cell such as #N/A: xlwings reads it as None unless asked for ``err_to_str``."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Formula:
     """A cell Excel would evaluate; the handlers must never create one from data."""
 
@@ -38,9 +45,9 @@ def parse_cell(text: str) -> tuple[int, int]:
 
 
 class Range:
-    def __init__(self, sheet: Sheet, top: int, left: int, bottom: int, right: int, ndim: int | None = None):
+    def __init__(self, sheet: Sheet, top: int, left: int, bottom: int, right: int, ndim=None, err_to_str=False):
         self.sheet, self.row, self.column = sheet, top, left
-        self.bottom, self.right, self.ndim = bottom, right, ndim
+        self.bottom, self.right, self.ndim, self.err_to_str = bottom, right, ndim, err_to_str
 
     def _op(self, kind: str) -> None:
         self.sheet.book.ops[kind] += 1
@@ -51,8 +58,8 @@ class Range:
         first = f"${letter(self.column)}${self.row}"
         return first if (self.row, self.column) == (self.bottom, self.right) else f"{first}:${letter(self.right)}${self.bottom}"
 
-    def options(self, ndim: int | None = None, **_) -> Range:
-        return Range(self.sheet, self.row, self.column, self.bottom, self.right, ndim)
+    def options(self, ndim: int | None = None, err_to_str: bool = False, **_) -> Range:
+        return Range(self.sheet, self.row, self.column, self.bottom, self.right, ndim, err_to_str)
 
     @property
     def last_cell(self) -> Range:
@@ -64,7 +71,7 @@ class Range:
         self._op("read")
         cells = self.sheet.cells
         grid = [
-            [_shown(cells.get((r, c))) for c in range(self.column, self.right + 1)]
+            [_shown(cells.get((r, c)), self.err_to_str) for c in range(self.column, self.right + 1)]
             for r in range(self.row, self.bottom + 1)
         ]
         if self.ndim == 2:
@@ -87,7 +94,9 @@ class Range:
                 self.sheet.put(self.row + i, self.column + j, value)
 
 
-def _shown(value):
+def _shown(value, err_to_str: bool):
+    if isinstance(value, CellError):
+        return value.text if err_to_str else None
     return f"#FORMULA {value.text}" if isinstance(value, Formula) else value
 
 

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 import xlwings as xw
 from conftest import BASE, NOW, row
-from fake_excel import Book, Formula
+from fake_excel import Book, CellError, Formula
 
 from refund_sheet import excel, service
 from refund_sheet.engine.columns import OUTPUT_COLUMNS
@@ -246,3 +246,10 @@ def test_a_book_without_a_register_sheet_checks_the_active_sheet(click):
 
 def outputs_of(book: Book, sheet: str) -> dict[str, dict]:
     return {r["售后单号"]: r for r in book.sheets[sheet].records()}
+
+
+def test_an_error_cell_is_named_as_one_not_called_empty(click):
+    book = Book({"退款登记": register(case(1, 实付金额=CellError("#N/A")))})
+    click(book, "check_all")
+    got = outputs(book)["AS1"]
+    assert got["处理建议"] == "信息不全" and "实付金额 是 Excel 错误值 #N/A" in got["判定依据"]

@@ -112,3 +112,8 @@ def test_check_sees_risks_across_rows_that_single_row_functions_cannot():
 
 def test_check_of_a_table_without_the_required_columns_names_them():
     assert excel.REFUND_CHECK([["售后单号", "订单号"], ["AS1", "1"]], None, AT).startswith("#参数错误: 找不到售后登记表的表头：第 1 行缺少必填列")
+
+
+def test_an_error_value_in_the_row_is_named():
+    """Ranges reach the functions with err_to_str, so #DIV/0! arrives as text and is reported as such."""
+    assert excel.REFUND_DECISION(HEADERS, values(实付金额="#DIV/0!"), None, AT) == "#信息不全: 实付金额 是 Excel 错误值 #DIV/0!"
