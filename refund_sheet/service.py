@@ -203,7 +203,7 @@ def check_file(
     result = CheckResult(path=path, out=target, fingerprint=policy.fingerprint)
     tally(result, evaluation)
     result.changed = wbk.write_block(reg, columns, zip(evaluation.rows, evaluation.outputs))
-    board = dashboard_of(wb, reg, policy, now, evaluation if only_rows is None else None)
+    board = dashboard_of(wb, reg, policy, now, *((evaluation, rows) if only_rows is None else ()))
     if result.changed == 0 and not reg.added and target == path and not board.stale:
         return result  # a second run with the same "now": nothing to change, the file is not touched
     record_run(wb, board, result, source, policy)
@@ -226,17 +226,22 @@ class Board:
     stale: bool
 
 
-def dashboard_of(wb, reg, policy: Policy, now: datetime, evaluation: Evaluation | None = None) -> Board:
+def dashboard_of(
+    wb, reg, policy: Policy, now: datetime, evaluation: Evaluation | None = None, rows: list | None = None
+) -> Board:
     """The dashboard of the whole register in ``wb``, keeping the 订单数 lines the merchant typed on 统计.
 
-    ``evaluation`` is reused when it covers every row (a full check); otherwise the register is judged again
-    without replies (a selection run still gets a dashboard of the whole register).
+    ``evaluation`` (and the ``rows`` it was made from) are reused when they cover every row (a full check);
+    otherwise the register is judged again without replies (a selection run still gets a dashboard of the whole
+    register). Rows read before the outputs were written are fine: only closed cases' 退款金额 is read from them,
+    and a run never changes it.
     """
     from . import stats
     from . import workbook as wbk
     from .workbook import dashboard as dash
 
-    rows = wbk.read_rows(reg)
+    if rows is None or evaluation is None:
+        rows = wbk.read_rows(reg)
     if evaluation is None:
         evaluation = evaluate(reg.headers, rows, reg.sheet, policy, now, None, reg.letters())
     by_row = dict(rows)
@@ -293,10 +298,10 @@ def refresh_stats(
     from . import workbook as wbk
 
     path = Path(path)
-    wb, reg, policy, now, evaluation = _judged(path, now, progress)
+    wb, reg, policy, now, evaluation, evaluation_rows = _judged(path, now, progress)
     result = CheckResult(path=path, out=path, fingerprint=policy.fingerprint)
     tally(result, evaluation)
-    board = dashboard_of(wb, reg, policy, now, evaluation)
+    board = dashboard_of(wb, reg, policy, now, evaluation, evaluation_rows)
     if board.stale:
         record_run(wb, board, result, source, policy)
         if progress:
@@ -320,8 +325,8 @@ def report(
 ) -> Report:
     """The dashboard of a tracker as ``check`` would build it now, without changing the file; with ``png``, the
     charts are also written there as images (``refund-sheet report FILE --png DIR``)."""
-    wb, reg, policy, now, evaluation = _judged(Path(path), now, progress)
-    board = dashboard_of(wb, reg, policy, now, evaluation).dashboard
+    wb, reg, policy, now, evaluation, rows = _judged(Path(path), now, progress)
+    board = dashboard_of(wb, reg, policy, now, evaluation, rows).dashboard
     if png is None:
         return Report(board)
     from . import charts
@@ -341,8 +346,9 @@ def _judged(path: Path, now: datetime | None, progress: Progress | None):
     reg = wbk.find_register(wb)
     policy = compile_or_raise(wbk.read_policy_tables(wb))
     now = now or now_in(policy.params.timezone)
-    evaluation = evaluate(reg.headers, wbk.read_rows(reg), reg.sheet, policy, now, None, reg.letters(), progress)
-    return wb, reg, policy, now, evaluation
+    rows = wbk.read_rows(reg)
+    evaluation = evaluate(reg.headers, rows, reg.sheet, policy, now, None, reg.letters(), progress)
+    return wb, reg, policy, now, evaluation, rows
 
 
 @dataclass(frozen=True)

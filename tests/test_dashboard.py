@@ -185,6 +185,22 @@ def test_the_charts_point_at_their_tables(checked):
         assert chart.anchor._from.col >= 8  # right of the tables (columns A–G), never over them
 
 
+@pytest.mark.libreoffice
+def test_a_spreadsheet_program_reads_the_charts_on_the_same_ranges(checked, tmp_path):
+    from libreoffice import convert
+
+    def ranges(path):
+        ws = openpyxl.load_workbook(path)["统计"]
+        return [
+            (type(c).__name__, c.series[0].val.numRef.f.replace("'", ""), (c.series[0].cat.numRef or c.series[0].cat.strRef).f.replace("'", ""))
+            for c in ws._charts
+        ]
+
+    again = convert(checked, "xlsx:Calc MS Excel 2007 XML", tmp_path)
+    assert len(ranges(checked)) == 3 and ranges(again) == ranges(checked)
+    assert blocks(openpyxl.load_workbook(again)["统计"])["按售后原因"] == blocks(openpyxl.load_workbook(checked)["统计"])["按售后原因"]
+
+
 def test_text_that_looks_like_a_formula_stays_text_on_the_dashboard(tmp_path):
     path = tracker_of(tmp_path, [row(售后原因="=1+1", 商品名称="@商品")])
     service.check_file(path, now=NOW)
@@ -308,3 +324,11 @@ def test_an_import_that_saves_adds_one_log_row_and_one_that_changes_nothing_adds
     assert counts == "导入：新增 2，更新 0，未变 0"
     service.import_file(export, path)
     assert log_rows(path) == rows
+
+
+def test_a_run_over_selected_rows_still_counts_the_whole_register(tmp_path):
+    path = tracker_of(tmp_path, KNOWN)
+    result = service.check_file(path, now=NOW, only_rows={2})
+    assert result.rows == 1 and result.saved
+    ws = openpyxl.load_workbook(path)["统计"]
+    assert (kpi(ws, "售后单数"), kpi(ws, "已超时"), kpi(ws, "待退款金额")) == (5, 1, 249)
