@@ -332,3 +332,13 @@ def test_a_run_over_selected_rows_still_counts_the_whole_register(tmp_path):
     assert result.rows == 1 and result.saved
     ws = openpyxl.load_workbook(path)["统计"]
     assert (kpi(ws, "售后单数"), kpi(ws, "已超时"), kpi(ws, "待退款金额")) == (5, 1, 249)
+
+
+def test_without_a_cjk_font_the_images_are_still_written_and_the_report_says_so(checked, tmp_path, monkeypatch):
+    from refund_sheet import charts
+
+    monkeypatch.setattr(charts, "cjk_font", lambda: None)
+    result = service.report(checked, NOW, tmp_path / "png")
+    assert [p.name for p in result.images] == ["by-reason.png", "by-product.png", "by-week.png"]
+    assert result.warnings == (charts.MISSING_FONT,) and "fonts-noto-cjk" in charts.MISSING_FONT
+    assert service.report(checked, NOW).warnings == ()  # no images asked for, nothing to warn about
