@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.table import Table, TableColumn
@@ -22,6 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..engine.columns import BY_KEY, OUTPUT_COLUMNS, map_headers, missing_required
 from ..engine.policy import TableRow, policy_tables_from_grid
 from ..errors import SaveError, WorkbookError
+from . import guard
 
 REGISTER_SHEET = "退款登记"
 POLICY_SHEET = "规则"
@@ -29,6 +30,7 @@ HEADER_SCAN_ROWS = 20
 
 MONEY_FORMAT = '"¥"#,##0.00'
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+EXCEL_MAX_TEXT = 32767
 TEXT_KEYS = frozenset({"decision", "payer", "sla", "risks", "rule_id", "explanation", "reply"})
 
 
@@ -39,11 +41,7 @@ def open_workbook(path: Path) -> Workbook:
         raise WorkbookError(f"找不到文件：{path}")
     if path.is_dir():
         raise WorkbookError(f"{path} 是文件夹，不是 Excel 文件")
-    if not zipfile.is_zipfile(path):
-        head = path.read_bytes()[:8]
-        if head.startswith(b"\xd0\xcf\x11\xe0"):
-            raise WorkbookError(f"{path.name} 是旧版 .xls 或加密的工作簿：请在 Excel 中另存为 .xlsx（不加密码）后再试")
-        raise WorkbookError(f"{path.name} 不是 .xlsx 工作簿（可能是改了扩展名的 CSV 或其他文件）")
+    guard.check_package(path)  # renamed .xls/.csv, password, zip or XML bomb, macros in an .xlsx: one-line refusal
     try:
         return openpyxl.load_workbook(path, keep_vba=path.suffix.lower() in (".xlsm", ".xlam"), rich_text=False)
     except PermissionError:
@@ -102,7 +100,7 @@ def find_register(wb: Workbook) -> Register:
     best: tuple[int, Worksheet, list[object], dict[str, int]] | None = None
     for ws in sheets:
         for row, first_col, last_col, table in _header_row_candidates(ws):
-            headers = [ws.cell(row, col).value for col in range(first_col, last_col + 1)]
+            headers = [_value(ws, row, col) for col in range(first_col, last_col + 1)]
             while headers and headers[-1] in (None, "") and table is None:
                 headers.pop()
             found = map_headers(headers)
@@ -119,15 +117,35 @@ def find_register(wb: Workbook) -> Register:
 
 def read_rows(reg: Register) -> list[tuple[int, tuple]]:
     """(row number, values) for every non-blank row under the header, whole-range read."""
-    ws = reg.ws
-    last_row = ws.max_row
     rows = []
-    for offset, values in enumerate(
-        ws.iter_rows(min_row=reg.header_row + 1, max_row=last_row, min_col=reg.first_col, max_col=reg.last_col, values_only=True)
-    ):
+    for number, values in _grid(reg.ws, reg.header_row + 1, reg.first_col, reg.last_col, gaps=False):
         if any(v is not None and (not isinstance(v, str) or v.strip()) for v in values):
-            rows.append((reg.header_row + 1 + offset, values))
+            rows.append((number, values))
     return rows
+
+
+def _value(ws: Worksheet, row: int, col: int) -> object:
+    """A cell's value without creating the cell (``ws.cell`` adds every cell it is asked for to the sheet)."""
+    cell = ws._cells.get((row, col))
+    return None if cell is None else cell.value
+
+
+def _grid(
+    ws: Worksheet, min_row: int = 1, min_col: int = 1, max_col: int | None = None, gaps: bool = True
+) -> Iterator[tuple[int, tuple]]:
+    """(row number, values from min_col to max_col) for every row from min_row to the last one holding a cell;
+    rows holding none give ``()`` (or are skipped, ``gaps=False``). Unlike ``iter_rows``, empty cells are not created: a sheet whose only far cell
+    is at row 1,048,576 would otherwise grow 26 million cells, gigabytes, and be written back that big."""
+    max_col = ws.max_column if max_col is None else max_col
+    present: dict[int, list[int]] = {}
+    for (row, col) in ws._cells:
+        if row >= min_row and min_col <= col <= max_col:
+            present.setdefault(row, []).append(col)
+    for row in range(min_row, max(present, default=min_row - 1) + 1) if gaps else sorted(present):
+        if row in present:
+            yield row, tuple(_value(ws, row, col) for col in range(min_col, max_col + 1))
+        else:
+            yield row, ()
 
 
 # ------------------------------------------------------------------------------------------------ policy
@@ -138,7 +156,7 @@ def read_policy_tables(wb: Workbook) -> dict[str, list[TableRow]] | None:
     if POLICY_SHEET not in wb.sheetnames:
         return None
     ws = wb[POLICY_SHEET]
-    return policy_tables_from_grid(ws.iter_rows(values_only=True), POLICY_SHEET)
+    return policy_tables_from_grid((values for _, values in _grid(ws)), POLICY_SHEET)
 
 
 # ------------------------------------------------------------------------------------------------ writing
@@ -153,7 +171,7 @@ def output_columns(reg: Register) -> dict[str, int]:
         if column.key in reg.found:
             columns[column.key] = reg.first_col + reg.found[column.key]
             continue
-        cell = ws.cell(reg.header_row, next_col)
+        cell = _writable(ws, reg.header_row, next_col, column.header)
         cell.value = column.header
         if reg.header_row > 1 or reg.table is not None:
             source = ws.cell(reg.header_row, reg.last_col)
@@ -183,7 +201,9 @@ def write_block(reg: Register, columns: dict[str, int], updates: Iterable[tuple[
     for row, values in updates:
         row_changed = False
         for key, value in values.items():
-            cell = ws.cell(row, columns[key])
+            cell = _writable(ws, row, columns[key], BY_KEY[key].header if key in BY_KEY else key)
+            if isinstance(value, str):
+                value = safe_text(value)
             if isinstance(value, Decimal):
                 fmt = MONEY_FORMAT
             elif isinstance(value, datetime):
@@ -202,6 +222,23 @@ def write_block(reg: Register, columns: dict[str, int], updates: Iterable[tuple[
     return changed
 
 
+def safe_text(text: str) -> str:
+    """Text a cell can hold: control characters other than tab and newlines dropped (openpyxl refuses them, Excel
+    cannot show them), cut to Excel's 32,767 characters (Excel repairs a file with a longer cell)."""
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    return text if len(text) <= EXCEL_MAX_TEXT else text[: EXCEL_MAX_TEXT - 1] + "…"
+
+
+def _writable(ws: Worksheet, row: int, col: int, header: str):
+    """The cell to write, refusing (before anything is saved) one hidden inside a merged range."""
+    cell = ws.cell(row, col)
+    if isinstance(cell, MergedCell):
+        raise WorkbookError(
+            f"{ws.title}!{get_column_letter(col)}{row}（{header}）在合并单元格中，无法写入结果：请取消合并后再运行，文件未改动"
+        )
+    return cell
+
+
 def _fit_table(reg: Register) -> None:
     """Keep the Excel Table covering every header and row (Excel repairs a file whose table and headers differ)."""
     table = reg.table
@@ -210,7 +247,7 @@ def _fit_table(reg: Register) -> None:
     min_col, min_row, max_col, max_row = _bounds(table.ref)
     last_row = max(max_row, reg.ws.max_row)
     ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(reg.last_col)}{last_row}"
-    names = [str(reg.ws.cell(min_row, col).value or f"列{col}") for col in range(min_col, reg.last_col + 1)]
+    names = [str(_value(reg.ws, min_row, col) or f"列{col}") for col in range(min_col, reg.last_col + 1)]
     if ref == table.ref and [c.name for c in table.tableColumns] == names:
         return
     table.ref = ref
@@ -250,13 +287,15 @@ def save_atomic(wb: Workbook | bytes, target: Path, backup: bool = True, _before
     ``_before_replace`` is a test hook called between writing and renaming.
     """
     target = Path(target)
+    if not isinstance(wb, bytes):
+        guard.check_target(wb, target)
     if excel_lock_file(target).exists():
         raise SaveError(f"{target.name} 正在 Excel 中打开：请先关闭它再运行（发现 {excel_lock_file(target).name}）")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp" + target.suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    saved_backup = None
+    tmp = bak_tmp = saved_backup = None
     try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp" + target.suffix, dir=target.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
         if isinstance(wb, bytes):
             tmp.write_bytes(wb)
         else:
@@ -266,23 +305,51 @@ def save_atomic(wb: Workbook | bytes, target: Path, backup: bool = True, _before
         os.chmod(tmp, _mode_for(target))
         if backup and target.exists():
             saved_backup = backup_path(target)
-            fd, bak_tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".bak.tmp", dir=target.parent)
+            fd, bak_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".bak.tmp", dir=target.parent)
             os.close(fd)
+            bak_tmp = Path(bak_name)
             shutil.copy2(target, bak_tmp)
             os.replace(bak_tmp, saved_backup)
         if _before_replace:
             _before_replace(tmp)
         os.replace(tmp, target)
     except PermissionError:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp, bak_tmp)
         raise SaveError(f"无法写入 {target.name}：文件被其他程序打开或没有写权限，原文件未改动") from None
     except OSError as error:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp, bak_tmp)
         raise SaveError(f"保存 {target.name} 失败（{error.strerror or error}），原文件未改动") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp, bak_tmp)
         raise
+    _fsync_folder(target.parent)
     return saved_backup
+
+
+def _discard(*temporaries: Path | None) -> None:
+    """Remove what a failed save left behind (the new file half written, a half-copied backup)."""
+    for path in temporaries:
+        if path is not None:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX: a power cut after os.replace could otherwise bring the old name back)."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 __all__ = [
@@ -301,7 +368,7 @@ def read_export_xlsx(path: Path, key: str = "case_id") -> tuple[list[object], li
 
     wb = open_workbook(path)
     for ws in wb.worksheets:
-        grid = list(ws.iter_rows(values_only=True))
+        grid = [values for _, values in _grid(ws)]
         for index, values in enumerate(grid[:HEADER_SCAN_ROWS]):
             if key in _map(list(values)):
                 return list(values), [(index + 2 + i, r) for i, r in enumerate(grid[index + 1 :])]
@@ -321,7 +388,9 @@ def apply_merge(reg: Register, plan) -> None:
     ws = reg.ws
 
     def put(row: int, key: str, value: object) -> None:
-        cell = ws.cell(row, reg.first_col + reg.found[key])
+        cell = _writable(ws, row, reg.first_col + reg.found[key], BY_KEY[key].header)
+        if isinstance(value, str):
+            value = safe_text(value)
         cell.value = value
         if isinstance(value, str):
             cell.data_type = "s"

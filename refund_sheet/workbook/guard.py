@@ -1,0 +1,168 @@
+"""Checks on a file before openpyxl opens it: is it really an .xlsx package, and a sane one?
+
+openpyxl trusts the package it is given. A renamed .xls/.csv, a password-protected workbook, a zip bomb (a small
+file that expands to gigabytes), an XML entity bomb or a workbook whose macros a save would drop must each be
+refused with one line that says what to do, in bounded time and memory. Everything here reads the zip's central
+directory and at most the first bytes of each XML part; nothing is decompressed whole.
+
+Defence in depth: openpyxl parses with ``defusedxml`` when it is installed (a dependency of refund-sheet), so an
+entity declaration hidden beyond the prolog scanned here still fails to parse instead of expanding.
+
+What is kept rather than refused (docs/reliability.md, "Hostile files"): external links (the merchant's own links to
+other workbooks; openpyxl writes them back unchanged and refund-sheet never refreshes or follows them) and the
+macros of an .xlsm (kept byte for byte; a save under a name that cannot hold macros is refused instead).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from ..errors import SaveError, WorkbookError
+
+MAX_ENTRIES = 10_000  # a tracker has a few dozen parts; Excel's own files rarely pass a few hundred
+MAX_TOTAL = 512 * 1024 * 1024  # uncompressed bytes; ~100,000 rows of 35 columns is well under this
+MAX_RATIO = 200  # deflate of real sheet XML gives 5-30x; a bomb gives ~1000x
+RATIO_FROM = 1024 * 1024  # small parts may compress very well (an empty sheet); only big ones are judged
+PROLOG_BYTES = 64 * 1024  # read size while looking through an XML part's prolog
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam")
+XML_SUFFIXES = (".xml", ".rels", ".vml")
+
+
+def check_package(path: Path) -> None:
+    """Raise WorkbookError with a one-line reason when ``path`` is not an .xlsx package openpyxl may open safely."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+            is_zip = zipfile.is_zipfile(handle)
+    except PermissionError:
+        raise WorkbookError(f"无法读取 {path.name}：没有读取权限或文件被其他程序锁定，请关闭它或检查权限后再试") from None
+    except OSError as error:
+        raise WorkbookError(f"无法读取 {path.name}（{error.strerror or error}）") from None
+    if not is_zip:
+        raise WorkbookError(_not_a_zip(path, head))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            _check_archive(path, archive)
+    except zipfile.BadZipFile as error:
+        raise WorkbookError(f"无法打开 {path.name}：压缩包已损坏（{error}）") from None
+    except (OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as error:
+        raise WorkbookError(f"无法打开 {path.name}：文件已损坏或不是 Excel 工作簿（{type(error).__name__}）") from None
+
+
+def _not_a_zip(path: Path, head: bytes) -> str:
+    if head.startswith(OLE_MAGIC[:4]):
+        with open(path, "rb") as handle:
+            data = handle.read(64 * 1024 * 1024)  # the OLE directory naming the streams may be anywhere
+        if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
+            return (f"{path.name} 设有打开密码（已加密），无法读取：请在 Excel 中打开它，"
+                    "文件 → 信息 → 保护工作簿 → 用密码进行加密，清空密码后保存，再运行")
+        return f"{path.name} 是旧版 .xls 或加密的工作簿：请在 Excel 中另存为 .xlsx（不加密码）后再试"
+    return f"{path.name} 不是 .xlsx 工作簿（可能是改了扩展名的 CSV 或其他文件）：请在 Excel 中另存为 .xlsx 后再试"
+
+
+def _check_archive(path: Path, archive: zipfile.ZipFile) -> None:
+    infos = archive.infolist()
+    names = {info.filename for info in infos}
+    if len(infos) > MAX_ENTRIES:
+        raise WorkbookError(f"{path.name} 含 {len(infos)} 个内部文件（上限 {MAX_ENTRIES}），不像正常的工作簿，已拒绝打开")
+    total = sum(info.file_size for info in infos)
+    if total > MAX_TOTAL:
+        raise WorkbookError(
+            f"{path.name} 解压后有 {total / 2**20:,.0f} MB（上限 {MAX_TOTAL / 2**20:,.0f} MB），可能是压缩炸弹，已拒绝打开"
+        )
+    for info in infos:
+        if info.file_size >= RATIO_FROM and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise WorkbookError(
+                f"{path.name} 中的 {info.filename} 压缩比 {info.file_size // max(info.compress_size, 1)}:1 异常（上限 "
+                f"{MAX_RATIO}:1），可能是压缩炸弹，已拒绝打开"
+            )
+    if "mimetype" in names and "content.xml" in names:
+        raise WorkbookError(f"{path.name} 是 OpenDocument（.ods）表格：请在 WPS/LibreOffice/Excel 中另存为 .xlsx 后再试")
+    if "xl/workbook.bin" in names:
+        raise WorkbookError(f"{path.name} 是 .xlsb 二进制工作簿：请在 Excel 中另存为 .xlsx 后再试")
+    if "[Content_Types].xml" not in names:
+        raise WorkbookError(f"{path.name} 是一个压缩包，但不是 Excel 工作簿：请确认选对了文件")
+    if any(name.lower().endswith("vbaproject.bin") for name in names) and path.suffix.lower() not in MACRO_SUFFIXES:
+        raise WorkbookError(
+            f"{path.name} 含有宏（VBA），但扩展名是 {path.suffix}：保存时宏会丢失。请把扩展名改为 .xlsm 后再运行"
+        )
+    for info in infos:
+        if info.filename.lower().endswith(XML_SUFFIXES):
+            with archive.open(info) as part:
+                declared = _declares_doctype(part)
+            if declared:
+                raise WorkbookError(
+                    f"{path.name} 的 {info.filename} 含有 XML 实体/DOCTYPE 声明，Excel 不会生成这样的文件（可能是恶意文件），已拒绝打开"
+                )
+
+
+def _declares_doctype(part) -> bool:
+    """Whether an XML part has a document type declaration (where entities are declared) in its prolog.
+
+    The prolog is read as XML defines it — the declaration, comments, processing instructions, white space — up to
+    the root element, in chunks, so a DOCTYPE pushed far down by a huge comment is still found in bounded memory.
+    """
+    stream = _Stream(part)
+    while True:
+        stream.skip_space()
+        head = stream.peek(9)
+        if head.startswith((b"<!DOCTYPE", b"<!ENTITY")):
+            return True
+        if head.startswith(b"<?"):
+            closing = b"?>"
+        elif head.startswith(b"<!--"):
+            closing = b"-->"
+        else:
+            return False  # the root element begins (or garbage, which openpyxl rejects)
+        if not stream.skip_past(closing):
+            return False
+
+
+class _Stream:
+    """Just enough of a buffered reader over a zip part to walk an XML prolog without holding it."""
+
+    SPACE = b" \t\r\n\xef\xbb\xbf"  # white space, and a UTF-8 byte order mark at the start
+
+    def __init__(self, part) -> None:
+        self.part, self.buffer, self.eof = part, b"", False
+
+    def _more(self) -> bool:
+        chunk = b"" if self.eof else self.part.read(PROLOG_BYTES)
+        self.eof = not chunk
+        self.buffer += chunk
+        return bool(chunk)
+
+    def peek(self, size: int) -> bytes:
+        while len(self.buffer) < size and self._more():
+            pass
+        return self.buffer[:size]
+
+    def skip_space(self) -> None:
+        while True:
+            self.buffer = self.buffer.lstrip(self.SPACE)
+            if self.buffer or not self._more():
+                return
+
+    def skip_past(self, token: bytes) -> bool:
+        start = 2
+        while True:
+            at = self.buffer.find(token, start)
+            if at != -1:
+                self.buffer = self.buffer[at + len(token):]
+                return True
+            self.buffer = self.buffer[-(len(token) - 1):]  # the token may straddle two chunks
+            start = 0
+            if not self._more():
+                return False
+
+
+def check_target(wb, target: Path) -> None:
+    """Refuse to save a workbook with macros under a name that cannot hold them (Excel would not open the result,
+    and the macros would be gone from the new file): ``check 进销存.xlsm -o 结果.xlsx``."""
+    if getattr(wb, "vba_archive", None) is not None and Path(target).suffix.lower() not in MACRO_SUFFIXES:
+        raise SaveError(
+            f"原工作簿含宏（.xlsm），不能保存为 {Path(target).name}：宏会丢失且 Excel 无法打开。请用 .xlsm 作为输出文件名"
+        )
