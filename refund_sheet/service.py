@@ -16,6 +16,7 @@ from .engine import Decision, Facts, Policy, Sla, Verdict, compile_policy, judge
 from .engine.columns import map_headers
 from .engine.parse import read_facts
 from .errors import PolicyError
+from .lock import one_run_at_a_time
 
 DONE_KEYS = ("decision", "sla")  # a closed case: only these change; amount, reply and the rest stay as they were
 
@@ -166,6 +167,7 @@ def parse_now(text: str | None) -> datetime | None:
         raise ValueError(f"--now {error}") from None
 
 
+@one_run_at_a_time("out", "path")  # two runs on one file never interleave (issue 8)
 def check_file(
     path: Path,
     out: Path | None = None,
@@ -459,6 +461,7 @@ def read_table_file(path: Path, key: str = "case_id") -> tuple[list[object], lis
     return wbk.read_export_xlsx(path, key)
 
 
+@one_run_at_a_time("out", "into")
 def import_file(
     export: Path,
     into: Path,
