@@ -139,3 +139,16 @@ def test_bug_a_failed_backup_copy_left_a_temporary_file_behind(tmp_path, monkeyp
         service.check_file(path, now=NOW)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.xlsx"]
+
+
+def test_bug_the_zip_bomb_guard_refused_a_tracker_the_tool_itself_had_written(tmp_path):
+    """Found by the register fuzzer: long runs of one character (a pasted note, a reply quoting it) compress
+    beyond 200:1, and the ratio check refused the file on the next run. Only parts of 32 MB and more are judged."""
+    import zipfile
+
+    path = write_register(tmp_path / "t.xlsx", [row(售后单号=f"AS{i}", 订单号=f"O{i}", 备注="长" * 32_000) for i in range(12)])
+    service.check_file(path, now=NOW)
+    with zipfile.ZipFile(path) as z:
+        part = max(z.infolist(), key=lambda i: i.file_size)
+    assert part.file_size > 2**20 and part.file_size > 200 * part.compress_size  # what used to be refused
+    assert service.check_file(path, now=NOW).changed == 0

@@ -287,8 +287,6 @@ def save_atomic(wb: Workbook | bytes, target: Path, backup: bool = True, _before
     ``_before_replace`` is a test hook called between writing and renaming.
     """
     target = Path(target)
-    if not isinstance(wb, bytes):
-        guard.check_target(wb, target)
     if excel_lock_file(target).exists():
         raise SaveError(f"{target.name} 正在 Excel 中打开：请先关闭它再运行（发现 {excel_lock_file(target).name}）")
     tmp = bak_tmp = saved_backup = None
@@ -302,6 +300,7 @@ def save_atomic(wb: Workbook | bytes, target: Path, backup: bool = True, _before
             wb.save(tmp)
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        guard.check_target(tmp, target)  # macros never go out under a name that drops them
         os.chmod(tmp, _mode_for(target))
         if backup and target.exists():
             saved_backup = backup_path(target)

@@ -23,7 +23,8 @@ from ..errors import SaveError, WorkbookError
 MAX_ENTRIES = 10_000  # a tracker has a few dozen parts; Excel's own files rarely pass a few hundred
 MAX_TOTAL = 512 * 1024 * 1024  # uncompressed bytes; ~100,000 rows of 35 columns is well under this
 MAX_RATIO = 200  # deflate of real sheet XML gives 5-30x; a bomb gives ~1000x
-RATIO_FROM = 1024 * 1024  # small parts may compress very well (an empty sheet); only big ones are judged
+RATIO_FROM = 32 * 1024 * 1024  # only big parts are judged: a cell of 32,767 identical characters compresses
+# ~1000x too, and a part under this size cannot hurt (the total is bounded by MAX_TOTAL anyway)
 PROLOG_BYTES = 64 * 1024  # read size while looking through an XML part's prolog
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam")
@@ -159,10 +160,20 @@ class _Stream:
                 return False
 
 
-def check_target(wb, target: Path) -> None:
-    """Refuse to save a workbook with macros under a name that cannot hold them (Excel would not open the result,
-    and the macros would be gone from the new file): ``check 进销存.xlsm -o 结果.xlsx``."""
-    if getattr(wb, "vba_archive", None) is not None and Path(target).suffix.lower() not in MACRO_SUFFIXES:
+def check_target(saved: Path, target: Path) -> None:
+    """Refuse to put a package with macros (``saved``, just written) under a name that cannot hold them: Excel
+    would not open the result, and the macros would be gone from it (``check 进销存.xlsm -o 结果.xlsx``).
+
+    It looks at the package written, not at how it was made, so every way of writing a workbook is covered."""
+    if Path(target).suffix.lower() in MACRO_SUFFIXES:
+        return
+    try:
+        with zipfile.ZipFile(saved) as archive:
+            names = archive.namelist()
+            types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+    except zipfile.BadZipFile:
+        return
+    if any(n.lower().endswith("vbaproject.bin") for n in names) or b"macroEnabled" in types:
         raise SaveError(
             f"原工作簿含宏（.xlsm），不能保存为 {Path(target).name}：宏会丢失且 Excel 无法打开。请用 .xlsm 作为输出文件名"
         )
