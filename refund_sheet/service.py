@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .engine import Decision, Facts, Policy, Sla, Verdict, compile_policy, judge_all, now_in
-from .engine.columns import map_headers
+from .engine.columns import cell_text, map_headers
 from .engine.parse import read_facts
 from .errors import PolicyError
 from .lock import one_run_at_a_time
@@ -99,7 +99,7 @@ def output_values(verdict: Verdict, now: datetime) -> dict[str, object]:
     }
     if verdict.reply is not None:
         values["reply"] = verdict.reply
-    return values
+    return {key: cell_text(value) if isinstance(value, str) else value for key, value in values.items()}
 
 
 def compile_or_raise(tables) -> Policy:
@@ -178,12 +178,15 @@ def check_file(
     only_rows: set[int] | None = None,
     source: str = "refund-sheet check",
     progress: Progress | None = None,
+    engine: str = "auto",
     _before_replace=None,
 ) -> CheckResult:
     """Process a tracker file: judge every open case, fill the output columns, save atomically with a backup.
 
     A run that saves also rebuilds 统计 and appends one row to 记录 naming ``source`` (the command or button).
     Nothing is written when anything fails (bad policy, unreadable file, broken template): the file stays as it was.
+    ``engine`` picks how the file is read and written ("auto", "fast" or "openpyxl"; see ``workbook.load_register``);
+    both give the same workbook.
     """
     from . import workbook as wbk
     from .replies import make_renderer
@@ -192,26 +195,26 @@ def check_file(
     target = Path(out) if out else path
     if progress:
         progress("打开", 0, None)
-    wb = wbk.open_workbook(path)
-    reg = wbk.find_register(wb)
+    loaded = wbk.load_register(path, engine if only_rows is None else "openpyxl")
+    wb, reg = loaded.wb, loaded.reg
     policy = compile_or_raise(wbk.read_policy_tables(wb))
     now = now or now_in(policy.params.timezone)
     renderer = make_renderer(policy, lang=lang, templates=templates)
-    rows = wbk.read_rows(reg)
+    rows = loaded.rows
     if only_rows is not None:
         rows = [r for r in rows if r[0] in only_rows]
     evaluation = evaluate(reg.headers, rows, reg.sheet, policy, now, renderer, reg.letters(), progress)
-    columns = wbk.output_columns(reg)
+    columns = wbk.output_columns(reg, loaded.used_col)
     result = CheckResult(path=path, out=target, fingerprint=policy.fingerprint)
     tally(result, evaluation)
-    result.changed = wbk.write_block(reg, columns, zip(evaluation.rows, evaluation.outputs))
+    result.changed = loaded.write(columns, zip(evaluation.rows, evaluation.outputs))
     board = dashboard_of(wb, reg, policy, now, *((evaluation, rows) if only_rows is None else ()))
     if result.changed == 0 and not reg.added and target == path and not board.stale:
         return result  # a second run with the same "now": nothing to change, the file is not touched
     record_run(wb, board, result, source, policy)
     if progress:
         progress("保存", 0, None)
-    result.backup = wbk.save_atomic(wb, target, _before_replace=_before_replace)
+    result.backup = wbk.save_atomic(loaded.payload(), target, _before_replace=_before_replace)
     result.saved = True
     return result
 
@@ -386,19 +389,20 @@ def check_grid(
     output columns change (刷新时效: deadline and sla; 生成回复: reply). Raises LookupError when no header row
     holds the required columns.
     """
-    from .engine.columns import OUTPUT_COLUMNS, locate_header
+    from .engine.columns import OUTPUT_COLUMNS, locate_header, used_width
 
     header_row, headers, found = locate_header(grid)
     width = max(len(headers), max((len(r) for r in grid), default=0))
+    used = max((used_width(r) for r in grid[header_row + 1 :]), default=0)
     columns: dict[str, int] = {}
     new_headers: list[str] = []
     for column in OUTPUT_COLUMNS:
         if column.key in found:
             columns[column.key] = found[column.key]
-        else:
-            columns[column.key] = max(len(headers), 0) + len(new_headers)
+        else:  # right of the headers and of any value beyond them: a merchant's cell is never written over
+            columns[column.key] = max(len(headers), used) + len(new_headers)
             new_headers.append(column.header)
-    width = max(width, len(headers) + len(new_headers))
+    width = max(width, max(len(headers), used) + len(new_headers))
     body = [list(r) + [None] * (width - len(r)) for r in grid[header_row + 1 :]]
     letters = {k: _col_letter(i + 1) for k, i in found.items()}
     picked = [

@@ -1,6 +1,7 @@
 """`refund-sheet check` on real .xlsx files: columns by header, merchant data untouched, safe saves."""
 
 import zipfile
+from pathlib import Path
 from datetime import datetime
 
 import openpyxl
@@ -209,8 +210,9 @@ def test_a_failure_mid_write_leaves_the_file_byte_identical(tracker, tmp_path, m
     before = path.read_bytes()
 
     def half_save(self, filename):
-        with open(filename, "wb") as handle:
-            handle.write(b"PK\x03\x04 half a zip")
+        if isinstance(filename, (str, Path)):  # the fast path saves its skeleton into memory first
+            with open(filename, "wb") as handle:
+                handle.write(b"PK\x03\x04 half a zip")
         raise RuntimeError("power cut")
 
     monkeypatch.setattr(openpyxl.Workbook, "save", half_save)
@@ -268,3 +270,26 @@ def test_cli_rejects_a_bad_now(tracker):
     result = CliRunner().invoke(main, ["check", str(path), "--now", "next tuesday"])
     assert result.exit_code == 2 and "--now" in result.output
     assert path.read_bytes() == before
+
+
+def test_values_beyond_the_headers_are_never_written_over(tmp_path):
+    """A note typed in the first column right of the headers, without a header of its own."""
+    path = write_register(tmp_path / "t.xlsx", [row(), row(售后单号="AS2", 订单号="O2")])
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    beyond = ws.max_column + 1
+    ws.cell(3, beyond, "记得回访")
+    wb.save(path)
+    run(path)
+    ws = openpyxl.load_workbook(path).active
+    assert ws.cell(3, beyond).value == "记得回访" and ws.cell(1, beyond).value is None
+    assert ws.cell(1, beyond + 1).value == "处理建议" and ws.cell(3, beyond + 1).value == "退货退款"
+
+
+def test_the_grid_path_keeps_values_beyond_the_headers_too():
+    from refund_sheet.engine import default_policy
+
+    headers = list(row())
+    grid = [headers, list(row().values()) + ["记得回访"]]
+    result = service.check_grid(grid, default_policy(), NOW)
+    assert result.columns["decision"] == len(headers) + 1 and result.new_headers[0] == "处理建议"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .vocab import did_you_mean, norm
@@ -120,3 +121,27 @@ def locate_header(grid, scan: int = 20) -> tuple[int, list[object], dict[str, in
         raise LookupError("工作表是空的")
     index, headers, found = best
     raise LookupError(f"第 {index + 1} 行" + "；".join(missing_required(found, headers)))
+
+
+def blank(value: object) -> bool:
+    """An empty cell: None, or text of nothing but spaces (calamine gives "" where openpyxl gives None)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def used_width(values) -> int:
+    """1 + the position of the last non-blank value in a row (0 for a blank row)."""
+    for position in range(len(values) - 1, -1, -1):
+        if not blank(values[position]):
+            return position + 1
+    return 0
+
+
+EXCEL_MAX_TEXT = 32767
+_NOT_IN_A_CELL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def cell_text(text: str) -> str:
+    """Text a cell can hold: control characters other than tab and newlines dropped (openpyxl refuses them, Excel
+    cannot show them), cut to Excel's 32,767 characters (Excel repairs a file with a longer cell)."""
+    text = _NOT_IN_A_CELL.sub("", text)
+    return text if len(text) <= EXCEL_MAX_TEXT else text[: EXCEL_MAX_TEXT - 1] + "…"

@@ -6,20 +6,20 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
+from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.table import Table, TableColumn
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..engine.columns import BY_KEY, OUTPUT_COLUMNS, map_headers, missing_required
+from ..engine.columns import BY_KEY, OUTPUT_COLUMNS, cell_text, map_headers, missing_required
 from ..engine.policy import TableRow, policy_tables_from_grid
 from ..errors import SaveError, WorkbookError
 from . import guard
@@ -30,18 +30,23 @@ HEADER_SCAN_ROWS = 20
 
 MONEY_FORMAT = '"¥"#,##0.00'
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-EXCEL_MAX_TEXT = 32767
 TEXT_KEYS = frozenset({"decision", "payer", "sla", "risks", "rule_id", "explanation", "reply"})
 
 
-def open_workbook(path: Path) -> Workbook:
-    """Load a tracker with openpyxl, turning every way that fails into a one-line WorkbookError."""
+def check_openable(path: Path) -> Path:
+    """Refuse, in one line, a path that is missing, a folder, or not a package we may open."""
     path = Path(path)
     if not path.exists():
         raise WorkbookError(f"找不到文件：{path}")
     if path.is_dir():
         raise WorkbookError(f"{path} 是文件夹，不是 Excel 文件")
     guard.check_package(path)  # renamed .xls/.csv, password, zip or XML bomb, macros in an .xlsx: one-line refusal
+    return path
+
+
+def open_workbook(path: Path) -> Workbook:
+    """Load a tracker with openpyxl, turning every way that fails into a one-line WorkbookError."""
+    path = check_openable(path)
     try:
         return openpyxl.load_workbook(path, keep_vba=path.suffix.lower() in (".xlsm", ".xlam"), rich_text=False)
     except PermissionError:
@@ -62,6 +67,7 @@ class Register:
     found: dict[str, int]  # canonical key → 0-based position relative to first_col
     table: Table | None
     added: bool = False  # output columns were added to the right of the table this run
+    last_row: int | None = None  # the sheet's last row, when the sheet holds only its top rows (the fast path)
 
     @property
     def sheet(self) -> str:
@@ -115,6 +121,42 @@ def find_register(wb: Workbook) -> Register:
     raise WorkbookError(f"找不到售后登记表：{ws.title} 第 {row} 行{missing}")
 
 
+@dataclass
+class Loaded:
+    """A tracker opened for a check: the workbook, its register, the register's rows, and how to write back.
+
+    This is the openpyxl path (every cell in memory); ``fast.FastLoaded`` keeps the same interface for big files.
+    """
+
+    wb: Workbook
+    reg: Register
+    rows: list[tuple[int, tuple]]
+    used_col: int | None = None  # None: computed from the sheet
+
+    def write(self, columns: dict[str, int], updates: Iterable[tuple[int, dict[str, object]]]) -> int:
+        return write_block(self.reg, columns, updates)
+
+    def payload(self) -> Workbook:
+        """What ``save_atomic`` saves (the fast path gives a writer function instead)."""
+        return self.wb
+
+
+def load_register(path: Path, engine: str = "auto") -> Loaded:
+    """Open a tracker for a check. ``engine``: "fast" (calamine + streamed write, see ``fast``), "openpyxl",
+    or "auto" — the fast path where it can be trusted with the file, else openpyxl."""
+    if engine != "openpyxl":
+        from . import fast
+
+        try:
+            return fast.load(check_openable(path))
+        except fast.NotSuitable as why:
+            if engine == "fast":
+                raise WorkbookError(f"{Path(path).name}：快速读写不适用（{why}）") from None
+    wb = open_workbook(path)
+    reg = find_register(wb)
+    return Loaded(wb, reg, read_rows(reg))
+
+
 def read_rows(reg: Register) -> list[tuple[int, tuple]]:
     """(row number, values) for every non-blank row under the header, whole-range read."""
     rows = []
@@ -162,11 +204,20 @@ def read_policy_tables(wb: Workbook) -> dict[str, list[TableRow]] | None:
 # ------------------------------------------------------------------------------------------------ writing
 
 
-def output_columns(reg: Register) -> dict[str, int]:
-    """Absolute column numbers of the output columns, adding any that are missing at the right of the table."""
+def last_used_column(ws: Worksheet, from_row: int) -> int:
+    """The rightmost column holding a value at or below ``from_row`` (0 when none)."""
+    return max((col for (row, col), cell in ws._cells.items() if row >= from_row and cell.value not in (None, "")), default=0)
+
+
+def output_columns(reg: Register, used_col: int | None = None) -> dict[str, int]:
+    """Absolute column numbers of the output columns, adding any that are missing at the right of the table —
+    and right of any value the merchant keeps beyond the headers (``used_col``: the rightmost column holding a
+    value, computed from the sheet when not given), so no cell of theirs is ever written over."""
     ws = reg.ws
     columns = {}
-    next_col = reg.last_col + 1
+    if used_col is None:
+        used_col = last_used_column(ws, reg.header_row)
+    next_col = max(reg.last_col, used_col) + 1
     for column in OUTPUT_COLUMNS:
         if column.key in reg.found:
             columns[column.key] = reg.first_col + reg.found[column.key]
@@ -187,8 +238,17 @@ def output_columns(reg: Register) -> dict[str, int]:
 
 
 def _same(old: object, new: object) -> bool:
+    """Whether a cell already holds the value a run would write (so the row is not counted as changed).
+
+    Values read back are compared by what they mean: 20 or 20.0 is ¥20.00; a date-time read as a whole day
+    (calamine gives a ``date`` for midnight) or a hair off from float rounding is the same moment.
+    """
     if isinstance(new, Decimal) and isinstance(old, (int, float, Decimal)) and not isinstance(old, bool):
         return Decimal(str(old)) == new
+    if isinstance(new, datetime) and isinstance(old, date):
+        if not isinstance(old, datetime):
+            old = datetime(old.year, old.month, old.day)
+        return abs((old - new).total_seconds()) < 0.5
     if new in (None, "") and old in (None, ""):
         return True
     return old == new
@@ -222,21 +282,23 @@ def write_block(reg: Register, columns: dict[str, int], updates: Iterable[tuple[
     return changed
 
 
-def safe_text(text: str) -> str:
-    """Text a cell can hold: control characters other than tab and newlines dropped (openpyxl refuses them, Excel
-    cannot show them), cut to Excel's 32,767 characters (Excel repairs a file with a longer cell)."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return text if len(text) <= EXCEL_MAX_TEXT else text[: EXCEL_MAX_TEXT - 1] + "…"
+safe_text = cell_text  # the same rule the service applies to every output value
 
 
 def _writable(ws: Worksheet, row: int, col: int, header: str):
     """The cell to write, refusing (before anything is saved) one hidden inside a merged range."""
     cell = ws.cell(row, col)
+    refuse_merged(ws, cell, row, col, header)
+    return cell
+
+
+def refuse_merged(ws: Worksheet, cell, row: int, col: int, header: str) -> None:
+    """Raise WorkbookError when ``cell`` is hidden inside a merged range: a result cannot be written there."""
     if isinstance(cell, MergedCell):
+        header = BY_KEY[header].header if header in BY_KEY else header
         raise WorkbookError(
             f"{ws.title}!{get_column_letter(col)}{row}（{header}）在合并单元格中，无法写入结果：请取消合并后再运行，文件未改动"
         )
-    return cell
 
 
 def _fit_table(reg: Register) -> None:
@@ -245,9 +307,14 @@ def _fit_table(reg: Register) -> None:
     if table is None:
         return
     min_col, min_row, max_col, max_row = _bounds(table.ref)
-    last_row = max(max_row, reg.ws.max_row)
+    last_row = max(max_row, reg.last_row or reg.ws.max_row)
     ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(reg.last_col)}{last_row}"
-    names = [str(_value(reg.ws, min_row, col) or f"列{col}") for col in range(min_col, reg.last_col + 1)]
+    names = []
+    for col in range(min_col, reg.last_col + 1):
+        name = _value(reg.ws, min_row, col)
+        if name in (None, ""):  # a column the table now spans but that has no header: name it, as Excel does
+            name = reg.ws.cell(min_row, col).value = f"列{col}"
+        names.append(str(name))
     if ref == table.ref and [c.name for c in table.tableColumns] == names:
         return
     table.ref = ref
@@ -279,8 +346,8 @@ def _mode_for(target: Path) -> int:
     return 0o666 & ~umask
 
 
-def save_atomic(wb: Workbook | bytes, target: Path, backup: bool = True, _before_replace=None) -> Path | None:
-    """Save (a workbook, or ready .xlsx bytes) to a temporary file in the same folder, keep a backup of the
+def save_atomic(wb: Workbook | bytes | Callable[[Path], None], target: Path, backup: bool = True, _before_replace=None) -> Path | None:
+    """Save (a workbook, ready .xlsx bytes, or a function that writes the file) to a temporary file in the same folder, keep a backup of the
     previous file, then rename over it.
 
     Any failure leaves ``target`` exactly as it was and removes the temporary file. Returns the backup path.
@@ -296,6 +363,8 @@ def save_atomic(wb: Workbook | bytes, target: Path, backup: bool = True, _before
         tmp = Path(tmp_name)
         if isinstance(wb, bytes):
             tmp.write_bytes(wb)
+        elif callable(wb):
+            wb(tmp)  # a writer that streams the package into the file (the fast path)
         else:
             wb.save(tmp)
         with open(tmp, "rb") as handle:
