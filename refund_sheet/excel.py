@@ -469,17 +469,21 @@ def REFUND_REPLY(headers, row_values, rules=None, at=None, caller=None):
 @xw.arg("table", ndim=2, err_to_str=True, doc="整张登记表（含表头行），例如 退款登记!A1:Z500")
 @xw.arg("rules", ndim=2, err_to_str=True, doc=RULES_DOC)
 @xw.arg("at", doc=AT_DOC)
+@xw.arg("with_replies", doc="TRUE 时同时生成回复话术（较慢）；默认不生成")
 @cell_safe
-def REFUND_CHECK(table, rules=None, at=None, caller=None):
+def REFUND_CHECK(table, rules=None, at=None, with_replies=False, caller=None):
     """检查整张表：返回与输入同样行数的结果表（处理建议到检查时间），自动溢出。
 
     What 检查全部 writes, as a spilled array beside the table instead of into it: one output row per input row
-    (the header row gets the output headers), so the result lines up with the cases.
+    (the header row gets the output headers), so the result lines up with the cases. The 回复话术 column stays
+    empty unless ``with_replies`` is TRUE: a worksheet function recalculates on every edit, and rendering a
+    reply per row is half its time; the 生成回复 button and REFUND_REPLY give replies.
     """
     grid = [list(r) for r in (table or [])]
     policy = udf_policy(rules, caller)
     sheet, _ = _where(caller)
-    result = check_grid(grid, policy, udf_now(at, policy), sheet=sheet, renderer=replies.make_renderer(policy))
+    renderer = replies.make_renderer(policy) if with_replies else None
+    result = check_grid(grid, policy, udf_now(at, policy), sheet=sheet, renderer=renderer)
     out = [[""] * len(ORDER) for _ in range(result.header_row)]
     out.append([c.header for c in OUTPUT_COLUMNS])
     out += [[_value(v) for v in row] for row in result.block]

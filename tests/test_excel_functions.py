@@ -117,3 +117,10 @@ def test_check_of_a_table_without_the_required_columns_names_them():
 def test_an_error_value_in_the_row_is_named():
     """Ranges reach the functions with err_to_str, so #DIV/0! arrives as text and is reported as such."""
     assert excel.REFUND_DECISION(HEADERS, values(实付金额="#DIV/0!"), None, AT) == "#信息不全: 实付金额 是 Excel 错误值 #DIV/0!"
+
+
+def test_check_gives_replies_only_when_asked():
+    table = [HEADERS, values(售后单号="AS1", 订单号="1001")]
+    reply = OUTPUT_COLUMNS.index(next(c for c in OUTPUT_COLUMNS if c.key == "reply"))
+    assert excel.REFUND_CHECK(table, None, AT)[1][reply] == ""
+    assert "您好" in excel.REFUND_CHECK(table, None, AT, True)[1][reply]
