@@ -38,20 +38,13 @@ def _money(value: Decimal | None) -> str:
     return yuan(value)
 
 
-def _when(value: datetime | None, lang: str = "zh-CN") -> str:
+def _when(value: datetime | None, lang: str = "zh-CN", time: bool = True) -> str:
+    """11月20日 09:00 / Nov 20, 9:00 (``time=False``: 11月20日 / Nov 20)."""
     if value is None:
         return ""
     if lang == "en":
-        return value.strftime("%b %d, %H:%M").replace(" 0", " ")
-    return f"{value.month}月{value.day}日 {value:%H:%M}"
-
-
-def _day(value: datetime | None, lang: str = "zh-CN") -> str:
-    if value is None:
-        return ""
-    if lang == "en":
-        return value.strftime("%b %d").replace(" 0", " ")
-    return f"{value.month}月{value.day}日"
+        return value.strftime("%b %d, %H:%M" if time else "%b %d").replace(" 0", " ")
+    return f"{value.month}月{value.day}日" + (f" {value:%H:%M}" if time else "")
 
 
 def environment(lang: str, templates: Path | None = None) -> SandboxedEnvironment:
@@ -77,7 +70,7 @@ def environment(lang: str, templates: Path | None = None) -> SandboxedEnvironmen
     env.filters["money"] = _money
     env.filters["pct"] = lambda v: "" if v is None else f"{Decimal(v).normalize():f}"
     env.filters["when"] = lambda v: _when(v, lang)
-    env.filters["day"] = lambda v: _day(v, lang)
+    env.filters["day"] = lambda v: _when(v, lang, time=False)
     return env
 
 

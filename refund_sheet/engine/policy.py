@@ -140,43 +140,28 @@ class Policy:
     def reason(self, text: str | None) -> Reason | None:
         """The policy's reason for a free-text 售后原因: exact name or alias first, then the longest name or
         alias contained in the text (the Douyin export writes 尺码拍错/不喜欢/效果不好 and the like)."""
-        if not text:
-            return None
-        memo = self._memo.setdefault("reason", {})
-        if text not in memo:
-            memo[text] = self._find_reason(text)
-        return memo[text]
-
-    def _find_reason(self, text: str) -> Reason | None:
-        key = norm(text)
-        if key in self._reason_index:
-            return self._reason_index[key]
-        best: Reason | None = None
-        best_len = 0
-        for alias, reason in self._reason_index.items():
-            if alias and alias in key and len(alias) > best_len:
-                best, best_len = reason, len(alias)
-        return best
+        return self._lookup("reason", text, self._reason_index)
 
     def category(self, text: str | None) -> Category | None:
         """The policy's category for a 类目 cell: exact, else the longest category name contained in it
         (a Douyin path like 服饰内衣>女装>T恤 has none; 女装/服装 finds 服装)."""
+        return self._lookup("category", text, self._category_index)
+
+    def _lookup(self, kind: str, text: str | None, index: dict):
+        """Exact match of the normalised text, else the longest entry contained in it; remembered per text."""
         if not text:
             return None
-        memo = self._memo.setdefault("category", {})
+        memo = self._memo.setdefault(kind, {})
         if text not in memo:
-            memo[text] = self._find_category(text)
+            key = norm(text)
+            found = index.get(key)
+            if found is None:
+                longest = 0
+                for name, entry in index.items():
+                    if name and name in key and len(name) > longest:
+                        found, longest = entry, len(name)
+            memo[text] = found
         return memo[text]
-
-    def _find_category(self, text: str) -> Category | None:
-        key = norm(text)
-        if key in self._category_index:
-            return self._category_index[key]
-        best: Category | None = None
-        for name, category in self._category_index.items():
-            if name in key and (best is None or len(name) > len(norm(best.name))):
-                best = category
-        return best
 
     def category_for_product(self, sku: str | None, product: str | None) -> str | None:
         """类目 from the 商品 table: by 商家编码/商品ID exactly, else the first keyword contained in the name."""
