@@ -91,14 +91,16 @@ def new(path: Path, force: bool) -> None:
 @click.argument("folder", type=PATH, default=Path("demo"), required=False)
 @click.option("--rows", default=300, show_default=True, help="How many sample cases.")
 @click.option("--now", "now_text", metavar='"YYYY-MM-DD HH:MM"', help="Date the sample around this time.")
-def demo(folder: Path, rows: int, now_text: str | None) -> None:
+@QUIET
+def demo(folder: Path, rows: int, now_text: str | None, quiet: bool) -> None:
     """Build a tracker with a realistic sample of cases in FOLDER (default ./demo) and process it.
 
         refund-sheet demo
     """
     now = _now(now_text)
     try:
-        result = service.demo(folder, rows, now)
+        with _progress(quiet) as progress:
+            result = service.demo(folder, rows, now, progress)
     except RefundSheetError as error:
         _fail(error)
     click.echo(result.summary())

@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from .engine import Decision, Facts, Policy, Verdict
+from .engine import Decision, Facts, Policy, Sla, Verdict
 from .engine.model import ENGLISH_DECISION, CaseType, ReasonGroup
 from .engine.money import yuan
 from .errors import TemplateError
@@ -97,6 +97,10 @@ def load_templates(env: SandboxedEnvironment, names: set[str]) -> dict[str, jinj
     return compiled
 
 
+def _goods(category: str) -> str:
+    return category if category.endswith(("商品", "类")) or not category else f"{category}类商品"
+
+
 def context(facts: Facts, verdict: Verdict, policy: Policy, lang: str) -> dict:
     """Everything a template may use. Customer text is passed as plain strings and never rendered itself."""
     category = policy.category(facts.category)
@@ -124,6 +128,10 @@ def context(facts: Facts, verdict: Verdict, policy: Policy, lang: str) -> dict:
         "buyer": facts.buyer or ("亲" if lang != "en" else "there"),
         "product": facts.product or "",
         "category": category.name if category else (facts.category or ""),
+        # 定制类商品, but 虚拟商品 (not 虚拟商品类商品)
+        "goods": _goods(category.name if category else (facts.category or "")),
+        # the time to promise an answer by; never one already past (an overdue case says "as soon as possible")
+        "reply_by": verdict.deadline if verdict.sla is not Sla.OVERDUE else None,
         "category_ok": category.supports_no_reason if category else None,
         "unshipped": facts.type is CaseType.REFUND_UNSHIPPED,
         "quality": verdict.group in (ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM),

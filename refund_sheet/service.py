@@ -439,7 +439,7 @@ def new_tracker(path: Path, overwrite: bool = False) -> Path:
 DEMO_NAME = "RefundTracker-demo.xlsx"
 
 
-def demo(folder: Path, count: int = 300, now: datetime | None = None) -> CheckResult:
+def demo(folder: Path, count: int = 300, now: datetime | None = None, progress: Progress | None = None) -> CheckResult:
     """Build a tracker holding a realistic sample of ``count`` cases in ``folder`` and process it."""
     from .samples import sample_rows
     from .workbook.build import write_new
@@ -448,7 +448,7 @@ def demo(folder: Path, count: int = 300, now: datetime | None = None) -> CheckRe
     folder.mkdir(parents=True, exist_ok=True)
     now = now or now_in("Asia/Shanghai")
     path = write_new(folder / DEMO_NAME, sample_rows(now, count), overwrite=True)
-    return check_file(path, now=now, source="refund-sheet demo")
+    return check_file(path, now=now, source="refund-sheet demo", progress=progress)
 
 
 def read_table_file(path: Path, key: str = "case_id") -> tuple[list[object], list]:

@@ -10,7 +10,7 @@ from policy_edit import set_cell
 
 from refund_sheet import service
 from refund_sheet.cli import main
-from refund_sheet.engine import compile_policy, default_policy, judge_all
+from refund_sheet.engine import Sla, compile_policy, default_policy, judge_all
 from refund_sheet.engine.policy import default_tables
 from refund_sheet.errors import TemplateError
 from refund_sheet.replies import ERROR_MARK, make_renderer
@@ -164,3 +164,18 @@ def test_templates_check_command(tmp_path):
     bad = CliRunner().invoke(main, ["templates", "check", str(tmp_path)])
     assert bad.exit_code == 1 and "[en] RESEND: resend.j2 第 1 行" in bad.output
 
+
+
+def test_an_overdue_case_is_not_promised_a_time_already_past():
+    facts, verdict = SAMPLES["NEED_EVIDENCE"]
+    late = replace(verdict, sla=Sla.OVERDUE)
+    assert "11月20日 09:00" in make_renderer(POLICY)(facts, verdict)
+    reply = make_renderer(POLICY)(facts, late)
+    assert "11月20日" not in reply and "尽快给您答复" in reply
+
+
+@pytest.mark.parametrize("category, words", [("虚拟商品", "虚拟商品不适用七天无理由退货"), ("定制", "定制类商品不适用七天无理由退货")])
+def test_the_rejection_names_the_goods_naturally(category, words):
+    facts = facts_of([row(商品类目=category, 售后原因="不想要了")])
+    verdict = judge_all(facts, POLICY, NOW)[0]
+    assert words in make_renderer(POLICY)(facts[0], verdict)
