@@ -293,6 +293,7 @@ def log_import(wb, plan, export: Path, rows: int, into: Path, target: Path, sour
     )
 
 
+@one_run_at_a_time("path")  # a read-modify-save like check: never interleaved with another run on the file
 def refresh_stats(
     path: Path, now: datetime | None = None, *, source: str = "更新统计", progress: Progress | None = None
 ) -> CheckResult:
