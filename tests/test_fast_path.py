@@ -112,3 +112,25 @@ def test_error_cells_are_still_reported_as_errors(tmp_path):
     slow, quick = run_both(path, tmp_path)
     assert "退款登记!I5: 实付金额 是 Excel 错误值 #N/A" in openpyxl.load_workbook(quick)["退款登记"]["AC5"].value
     assert_same_workbook(slow, quick)
+
+
+def test_a_file_the_fast_path_cannot_take_is_checked_the_openpyxl_way(tmp_path):
+    """The register on a sheet not named 退款登记, under title rows: the fast path steps aside."""
+    rows = sample_rows(NOW, 5, seed=3)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "十一月"
+    for _ in range(3):
+        ws.append(["十一月售后"])
+    from refund_sheet.engine.columns import INPUT_COLUMNS
+
+    ws.append([c.header for c in INPUT_COLUMNS])
+    for r in rows:
+        ws.append([r.get(c.key) for c in INPUT_COLUMNS])
+    wb.save(tmp_path / "t.xlsx")
+    from refund_sheet import workbook as wbk
+
+    assert type(wbk.load_register(tmp_path / "t.xlsx")).__name__ == "Loaded"
+    with pytest.raises(Exception, match="快速读写不适用"):
+        wbk.load_register(tmp_path / "t.xlsx", engine="fast")
+    assert service.check_file(tmp_path / "t.xlsx", now=NOW).rows == 5

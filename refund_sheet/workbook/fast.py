@@ -452,7 +452,7 @@ class FastLoaded:
 
 def load(path: Path) -> FastLoaded:
     """Open ``path`` the fast way. Raises NotSuitable when the file needs the openpyxl path."""
-    from . import REGISTER_SHEET, find_register
+    from . import REGISTER_SHEET, WorkbookError, find_register
 
     try:
         package = Package(path, REGISTER_SHEET)
@@ -462,7 +462,10 @@ def load(path: Path) -> FastLoaded:
         wb = skeleton(package)
     except Exception as error:  # a damaged package: the openpyxl path gives the one-line message
         raise NotSuitable(f"skeleton: {type(error).__name__}") from None
-    reg = find_register(wb)
+    try:
+        reg = find_register(wb)
+    except WorkbookError as error:  # e.g. a header below the rows the skeleton keeps: the full read decides
+        raise NotSuitable(f"register: {error}") from None
     if reg.ws.title != REGISTER_SHEET:
         raise NotSuitable("the register is not on 退款登记")
     try:
