@@ -23,12 +23,13 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import xlwings as xw
 
-from . import replies, service
+from . import replies, service, stats
 from .engine import Decision, Policy, Sla, default_policy
-from .engine.columns import OUTPUT_COLUMNS, map_headers, missing_required
+from .engine.columns import OUTPUT_COLUMNS, cell_text, map_headers, missing_required, used_width
 from .engine.parse import parse_datetime
 from .engine.policy import policy_tables_from_grid
 from .errors import RefundSheetError
@@ -125,22 +126,89 @@ def refresh_sla(book) -> None:
 
 @button("import_cases")
 def import_cases(book) -> None:
-    """导入售后单: not in this version. The headless import (``service.import_file``) merges into a saved file;
-    the button needs a grid-level merge to write into the open workbook."""
-    raise RefundSheetError(
-        "此版本的退款助手还不能在 Excel 里导入售后单（该功能尚未提供）。可以关闭工作簿后用命令 refund-sheet import 导入，"
-        "或把导出的售后单粘贴到“退款登记”表，再点“检查全部”。"
-    )
+    """导入售后单: merge a Douyin after-sales export (CSV or xlsx, chosen in a file dialog) into the register by
+    售后单号, the same plan as ``refund-sheet import`` (``imports.plan_merge``): new cases below the last filled
+    row, platform fields of known cases refreshed, the merchant's columns never written."""
+    path = choose_export(book)
+    if not path:
+        return  # the merchant cancelled the dialog
+    sheet = _register(book)
+    grid = read_grid(sheet)
+    policy = book_policy(book)
+    headers, rows = service.read_table_file(path)
+    try:
+        merge = service.merge_grid(grid, headers, rows, policy, Path(path).name)
+    except LookupError as error:
+        if type(error) is not LookupError:
+            raise
+        raise RefundSheetError(f"找不到售后登记表的表头：{error}") from None
+    writes = merge_writes(grid, merge)
+    log = _log_target(book) if merge.plan.changes else None
+    for (row, column), values in writes:
+        sheet.range((row, column)).value = values
+    if log is not None:
+        plan = merge.plan
+        counts = f"导入：新增 {len(plan.appends)}，更新 {len(plan.updates)}，未变 {len(plan.unchanged)}"
+        _append_log(book, log, (service.now_in(policy.params.timezone), f"导入售后单 {Path(path).name}", book.name,
+                                len(rows), len(plan.appends) + len(plan.updates), counts, len(plan.rejected),
+                                policy.fingerprint))
+    book.app.alert(merge.plan.summary() + ("" if merge.plan.changes else "\n登记表没有变化。"), title=TITLE)
+
+
+def choose_export(book) -> str | None:
+    """Excel's own Open dialog, filtered to CSV and xlsx; the chosen path, or None when cancelled.
+
+    xlwings has no dialog of its own, so this is the one place that talks to Excel's object model directly:
+    ``Application.GetOpenFilename`` on Windows (COM), its AppleScript twin ``get open filename`` on a Mac (which
+    answers an HFS path, ``Macintosh HD:Users:…``, turned into a POSIX one here). Tests replace this function."""
+    api = book.app.api
+    if sys.platform == "darwin":
+        answer = api.get_open_filename()  # no filter: Mac Excel's filters are file-type codes, not *.csv
+    else:
+        answer = api.GetOpenFilename("售后单导出 (*.csv;*.xlsx),*.csv;*.xlsx", 1, "选择抖店售后单导出文件")
+    if not answer or not isinstance(answer, str):
+        return None  # False (Windows) or a missing value (Mac): cancelled
+    if sys.platform == "darwin" and "/" not in answer and ":" in answer:
+        answer = "/" + "/".join(answer.split(":")[1:])  # HFS → POSIX: drop the volume name
+    return answer
 
 
 @button("update_stats")
 def update_stats(book) -> None:
-    """更新统计: not in this version. The headless dashboard is written with openpyxl into a saved file; the
-    button needs it as grid values to write into the open workbook."""
-    raise RefundSheetError(
-        "此版本的退款助手还不能在 Excel 里更新统计（该功能尚未提供）。可以保存并关闭工作簿后运行 refund-sheet check"
-        "（保存时会重建“统计”表），或用 refund-sheet report 查看统计。"
-    )
+    """更新统计: rebuild the tables of 统计 from the register as it is now (judged without replies, nothing
+    written to the register), keeping the merchant's 订单数 lines: what ``service.refresh_stats`` does to a
+    saved file, as values and number formats written in a few whole-block writes. Charts are not drawn here
+    (see ``write_stats``)."""
+    from .workbook.build import LOG_SHEET, STATS_SHEET
+
+    sheet = _register(book)
+    grid = read_grid(sheet)
+    policy = book_policy(book)
+    has_stats = STATS_SHEET in book.sheet_names
+    old = read_grid(book.sheets[STATS_SHEET]) if has_stats else []
+    now = service.now_in(policy.params.timezone)
+    result, board = service.board_of_grid(grid, old, policy, now, sheet=sheet.name)
+    kpis = board.dashboard.kpis
+    status = f"退款助手：统计已更新（售后单 {kpis.cases}，未完结 {kpis.open}，已超时 {kpis.overdue}）"
+    if not board.stale:
+        book.app.status_bar = "退款助手：统计没有变化"
+        return
+    log = _log_target(book)
+    if has_stats:
+        target = book.sheets[STATS_SHEET]
+    else:
+        place = {"before": book.sheets[LOG_SHEET]} if LOG_SHEET in book.sheet_names else {"after": book.sheets[-1]}
+        target = book.sheets.add(STATS_SHEET, **place)
+    charts_moved = write_stats(target, board.plan, old)
+    check = service.CheckResult(path=Path(book.name), out=Path(book.name), fingerprint=policy.fingerprint)
+    service.tally(check, result.evaluation)
+    _append_log(book, log, service.log_row(check, "更新统计", now))
+    book.app.status_bar = status
+    if charts_moved and len(getattr(target, "charts", ())):
+        book.app.alert(
+            "统计表的行数变了，表中的图表还指向原来的位置。保存并关闭工作簿后运行 refund-sheet check，会按新的表格重建图表。",
+            title=TITLE,
+        )
 
 
 @button("show_rules")
@@ -246,6 +314,169 @@ def to_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value  # Excel stores the text without the apostrophe and never evaluates it
     return value
+
+
+def merge_writes(grid, merge: service.GridMerge) -> list[tuple[tuple[int, int], list[list[object]]]]:
+    """The range writes of an import, as ((sheet row, sheet column), 2-D values), a constant number whatever the
+    row count: per run of adjacent columns that receive refreshed values, one block over the rows from the first
+    to the last refreshed one (cells not refreshed carry the values they have); per run of adjacent columns the
+    new cases fill, one block from ``merge.next_row`` down. No other column is written."""
+    plan, at = merge.plan, merge.columns
+    writes = []
+    changes = dict(plan.updates)
+    for run in _adjacent(sorted({at[key] for _, values in plan.updates for key in values})):
+        keys = [_key_at(at, column) for column in run]
+        rows = [number for number, values in plan.updates if any(key in values for key in keys)]
+        block = [
+            [
+                import_cell(changes.get(number, {})[key]) if key in changes.get(number, {}) else _kept(grid, number, column)
+                for key, column in zip(keys, run)
+            ]
+            for number in range(min(rows), max(rows) + 1)
+        ]
+        writes.append(((min(rows), run[0] + 1), block))
+    for run in _adjacent(sorted({at[key] for record in plan.appends for key in record})):
+        keys = [_key_at(at, column) for column in run]
+        writes.append(((merge.next_row, run[0] + 1), [[import_cell(record.get(key)) for key in keys] for record in plan.appends]))
+    return writes
+
+
+def _adjacent(columns: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for column in columns:
+        if runs and runs[-1][-1] + 1 == column:
+            runs[-1].append(column)
+        else:
+            runs.append([column])
+    return runs
+
+
+def _key_at(columns: dict[str, int], column: int) -> str:
+    return next(key for key, at in columns.items() if at == column)
+
+
+def _kept(grid, number: int, column: int) -> object:
+    """A cell an import block covers but does not change: its value again (text as text)."""
+    values = grid[number - 1]
+    return import_cell(values[column]) if column < len(values) else None
+
+
+def import_cell(value: object) -> object:
+    """An imported value as Excel should receive it: every text with Excel's text prefix, so an ID such as
+    6923456789012345678 or a date-looking text stays text (Excel would turn it into a rounded number or a
+    date), money as a number, times as datetimes."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, str):
+        return "'" + cell_text(value) if value else None
+    return value
+
+
+def _log_target(book) -> tuple[int, bool] | None:
+    """Where the next 记录 row goes, read before anything is written: (last filled row, header present), or None
+    when the workbook has no 记录 sheet. One range read."""
+    from .workbook.build import LOG_HEADERS, LOG_SHEET
+
+    if LOG_SHEET not in book.sheet_names:
+        return None
+    grid = read_grid(book.sheets[LOG_SHEET])
+    last = max((i + 1 for i, values in enumerate(grid) if used_width(values)), default=0)
+    header = bool(grid) and any(v not in (None, "") for v in grid[0][: len(LOG_HEADERS)])
+    return last, header
+
+
+def _append_log(book, target: tuple[int, bool] | None, values) -> None:
+    """Append one row to 记录 in one write (the header too when the sheet has none; the sheet too when missing).
+    Rows already there are never written, as with the headless ``dashboard.append_log``."""
+    from .workbook.build import LOG_HEADERS, LOG_SHEET
+
+    if target is None:
+        sheet, (last, header) = book.sheets.add(LOG_SHEET, after=book.sheets[-1]), (0, False)
+    else:
+        sheet, (last, header) = book.sheets[LOG_SHEET], target
+    row = [import_cell(v) for v in values]
+    if header:
+        sheet.range((last + 1, 1)).value = [row]
+    elif last <= 1:
+        sheet.range((1, 1)).value = [list(LOG_HEADERS), row]
+    else:
+        sheet.range((1, 1)).value = [list(LOG_HEADERS)]
+        sheet.range((last + 1, 1)).value = [row]
+
+
+NUMBER_FORMATS = {  # the number formats workbook/dashboard.py gives the same styles
+    stats.MONEY: '"¥"#,##0.00', stats.PERCENT: "0.0%", stats.HOURS: "0.0", stats.INT: "0", stats.KPI: "0",
+    stats.KPI_STYLE[stats.MONEY]: '"¥"#,##0.00', stats.KPI_STYLE[stats.PERCENT]: "0.0%",
+    stats.KPI_STYLE[stats.HOURS]: "0.0",
+}
+
+
+def write_stats(sheet, plan: stats.Plan, old: list[list[object]]) -> bool:
+    """Write ``plan`` onto 统计: one block of values covering the plan and whatever the sheet held before (so old
+    cells are emptied in the same write), then one number-format write per rectangle of like-formatted cells
+    (a few per table, none per row). When the tables moved (another number of reasons, weeks, … than the sheet
+    shows), the old used range is cleared first, formats and fills included, so no colour or percent format is
+    left on a row that now means something else; returns True then (charts there point at the old rows)."""
+    height = max(r for r, _ in plan.cells)
+    width = max(c for _, c in plan.cells)
+    old_width = max((len(r) for r in old), default=0)
+    moved = _layout(old) != tuple(sorted(r for (r, _), c in plan.cells.items() if c.style == stats.BLOCK)) + (height,)
+    if moved and old:
+        sheet.range((1, 1), (len(old), max(old_width, 1))).clear()
+    block = [
+        [_stats_cell(plan.cells.get((r, c))) for c in range(1, max(width, old_width) + 1)]
+        for r in range(1, max(height, len(old)) + 1)
+    ]
+    sheet.range((1, 1)).value = block
+    for (top, left, bottom, right), number_format in format_rectangles(plan):
+        sheet.range((top, left), (bottom, right)).number_format = number_format
+    return moved
+
+
+def _layout(grid) -> tuple[int, ...]:
+    """The rows of 统计's table titles and its last row: equal for two sheets whose tables sit on the same rows."""
+    titles = [i + 1 for i, r in enumerate(grid) if r and isinstance(r[0], str) and r[0] in stats.BLOCK_TITLES]
+    return tuple(titles) + (len(grid),)
+
+
+def _stats_cell(cell: stats.Cell | None) -> object:
+    if cell is None or cell.value is None:
+        return None
+    value = cell.value
+    if isinstance(value, Decimal):
+        return float(value)
+    return "'" + value if isinstance(value, str) and value else value  # a week 2026-11-16 or a product "=x": text
+
+
+def format_rectangles(plan: stats.Plan) -> list[tuple[tuple[int, int, int, int], str]]:
+    """Number formats of 统计 as ((top, left, bottom, right), format): each column's numeric cells in runs of one
+    format (text and blank cells in between take the format harmlessly), then side-by-side runs of equal rows
+    and format joined. Their number depends on the layout (tables, KPI cards), not on how many rows there are."""
+    by_column: dict[int, list[list]] = {}
+    for (r, c), cell in sorted(plan.cells.items(), key=lambda item: (item[0][1], item[0][0])):
+        value = cell.value
+        if isinstance(value, datetime):
+            number_format = "yyyy-mm-dd"
+        elif value is None or isinstance(value, (str, bool)):
+            continue
+        else:
+            number_format = NUMBER_FORMATS.get(cell.style)
+        if number_format is None:
+            continue
+        runs = by_column.setdefault(c, [])
+        if runs and runs[-1][2] == number_format:
+            runs[-1][1] = r
+        else:
+            runs.append([r, r, number_format])
+    rectangles: list[list] = []
+    for c in sorted(by_column):
+        for top, bottom, number_format in by_column[c]:
+            joined = next((x for x in rectangles if x[3] == c - 1 and (x[0], x[2], x[4]) == (top, bottom, number_format)), None)
+            if joined:
+                joined[3] = c
+            else:
+                rectangles.append([top, c, bottom, c, number_format])
+    return [((t, lft, b, rgt), f) for t, lft, b, rgt, f in rectangles]
 
 
 _AREA = re.compile(r"^\$?[A-Z]{0,3}\$?(\d*)(?::\$?[A-Z]{0,3}\$?(\d*))?$")

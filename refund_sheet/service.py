@@ -503,3 +503,107 @@ def import_file(
             progress("保存", 0, None)
         wbk.save_atomic(wb, target)
     return plan
+
+
+# ------------------------------------------------------------------------------------------------ grids (Excel)
+# The 导入售后单 and 更新统计 buttons' twins of import_file and refresh_stats: sheets given as the values one
+# xlwings range read returns (row 0 = sheet row 1, column 0 = A), nothing read or written here.
+
+
+@dataclass(frozen=True)
+class GridMerge:
+    """An import planned on a register grid: the plan, where each register key's column is (0-based), and the
+    sheet row (1-based) of the first appended case (below the last filled row)."""
+
+    plan: object  # imports.MergePlan
+    header_row: int
+    columns: dict[str, int]
+    next_row: int
+
+
+def merge_grid(
+    grid: Sequence[Sequence[object]],
+    export_headers: Sequence[object],
+    export_rows: Sequence[tuple[int, Sequence[object]]],
+    policy: Policy,
+    export_name: str = "导出",
+) -> GridMerge:
+    """``imports.plan_merge`` on a register grid (the 导入售后单 button). Raises LookupError when no header row
+    holds the required columns."""
+    from .engine.columns import locate_header, used_width
+    from .imports import plan_merge
+
+    header_row, headers, found = locate_header(grid)
+    rows = [(i + 1, list(r)) for i, r in enumerate(grid) if i > header_row and used_width(r)]
+    plan = plan_merge(headers, rows, export_headers, export_rows, policy, None, export_name)
+    last = rows[-1][0] if rows else header_row + 1
+    return GridMerge(plan, header_row, found, last + 1)
+
+
+def orders_of_grid(grid: Sequence[Sequence[object]]) -> list[tuple[object, object]]:
+    """The 订单数 lines the merchant typed on 统计, from its values (``workbook.dashboard.read_orders`` for a
+    grid): from the 商品或周 | 订单数 header row to the next table's title, blank lines skipped."""
+    from . import stats
+
+    pairs = [tuple((list(r) + [None, None])[:2]) for r in grid]
+    header = next((i for i, pair in enumerate(pairs) if pair == stats.ORDERS_HEADERS[:2]), None)
+    if header is None:
+        return []
+    lines = []
+    for a, b in pairs[header + 1 :]:
+        if isinstance(a, str) and a.strip() in stats.BLOCK_TITLES:
+            break
+        if a in (None, "") and b in (None, ""):
+            continue
+        lines.append((a, b))
+    return lines
+
+
+def board_of_grid(
+    grid: Sequence[Sequence[object]],
+    stats_grid: Sequence[Sequence[object]],
+    policy: Policy,
+    now: datetime | None = None,
+    *,
+    sheet: str = "退款登记",
+) -> tuple[GridResult, Board]:
+    """The dashboard of a register grid, keeping the 订单数 lines of ``stats_grid`` (统计's values, empty when
+    there is no such sheet): what ``refresh_stats`` computes, for the 更新统计 button. The register is judged
+    without replies; ``Board.stale`` is False when ``stats_grid`` already shows the plan (run time aside)."""
+    from . import stats
+
+    now = now or now_in(policy.params.timezone)
+    result = check_grid(grid, policy, now, sheet=sheet)
+    evaluation = result.evaluation
+    amounts, answered = stats.register_extras(
+        list(grid[result.header_row]), [(n, grid[n - 1]) for n in evaluation.rows], policy.params.timezone
+    )
+    board = stats.compute(
+        evaluation.facts, evaluation.verdicts, now, orders=orders_of_grid(stats_grid), amounts=amounts,
+        answered=answered,
+    )
+    plan = stats.plan(board)
+    return result, Board(board, plan, _grid_content(stats_grid) != _grid_content(plan.content()))
+
+
+def _grid_content(source) -> dict[tuple[int, int], object]:
+    """(row, column) → value of every non-blank cell but the subtitle (a grid, or ``Plan.content()``), numbers
+    as rounded floats and text stripped of nothing, so a sheet read back compares equal to the plan it shows."""
+    from decimal import Decimal
+
+    from . import stats
+
+    if isinstance(source, dict):
+        cells = source.items()
+    else:
+        cells = (((r, c), v) for r, row in enumerate(source, start=1) for c, v in enumerate(row, start=1))
+    content = {}
+    for position, value in cells:
+        if value in (None, "") or position == stats.SUBTITLE_CELL:
+            continue
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            value = round(float(value), 6)
+        elif isinstance(value, datetime):
+            value = value.replace(microsecond=0)
+        content[position] = value
+    return content

@@ -49,9 +49,9 @@ class Range:
         self.sheet, self.row, self.column = sheet, top, left
         self.bottom, self.right, self.ndim, self.err_to_str = bottom, right, ndim, err_to_str
 
-    def _op(self, kind: str) -> None:
+    def _op(self, kind: str, address: str | None = None) -> None:
         self.sheet.book.ops[kind] += 1
-        self.sheet.book.log.append((kind, self.sheet.name, self.address))
+        self.sheet.book.log.append((kind, self.sheet.name, address or self.address))
 
     @property
     def address(self) -> str:
@@ -84,14 +84,42 @@ class Range:
 
     @value.setter
     def value(self, data) -> None:
-        self._op("write")
         if not isinstance(data, (list, tuple)):
             data = [[data]]
         elif not data or not isinstance(data[0], (list, tuple)):
             data = [list(data)]
+        width = max((len(r) for r in data), default=1) or 1
+        extent = Range(self.sheet, self.row, self.column, self.row + max(len(data), 1) - 1, self.column + width - 1)
+        self._op("write", extent.address)  # the log names the cells the write covers
         for i, row in enumerate(data):
             for j, value in enumerate(row):
                 self.sheet.put(self.row + i, self.column + j, value)
+
+
+    def clear(self) -> None:
+        """Values and formats gone (xlwings ``Range.clear``)."""
+        self._op("clear")
+        for r in range(self.row, self.bottom + 1):
+            for c in range(self.column, self.right + 1):
+                self.sheet.cells.pop((r, c), None)
+                self.sheet.formats.pop((r, c), None)
+
+    def clear_contents(self) -> None:
+        self._op("clear")
+        for r in range(self.row, self.bottom + 1):
+            for c in range(self.column, self.right + 1):
+                self.sheet.cells.pop((r, c), None)
+
+    @property
+    def number_format(self) -> str:
+        return self.sheet.formats.get((self.row, self.column), "General")
+
+    @number_format.setter
+    def number_format(self, text: str) -> None:
+        self._op("format")
+        for r in range(self.row, self.bottom + 1):
+            for c in range(self.column, self.right + 1):
+                self.sheet.formats[(r, c)] = text
 
 
 def _shown(value, err_to_str: bool):
@@ -104,6 +132,8 @@ class Sheet:
     def __init__(self, book: Book, name: str, rows=()):
         self.book, self.name = book, name
         self.cells: dict[tuple[int, int], object] = {}
+        self.formats: dict[tuple[int, int], str] = {}  # number formats set by the handlers (cleared by clear())
+        self.charts: list[object] = []  # a test puts stand-ins here for charts already on the sheet
         for r, values in enumerate(rows, start=1):
             for c, value in enumerate(values, start=1):
                 if value is not None:
@@ -178,6 +208,21 @@ class Sheets:
     def __len__(self) -> int:
         return len(self._sheets)
 
+    def add(self, name: str | None = None, before: Sheet | None = None, after: Sheet | None = None) -> Sheet:
+        """A new empty sheet placed like xlwings' ``sheets.add`` (at the front when neither is given), activated."""
+        book = self._sheets[0].book
+        sheet = Sheet(book, name or f"Sheet{len(self._sheets) + 1}")
+        if before is not None:
+            index = self._sheets.index(before)
+        elif after is not None:
+            index = self._sheets.index(after) + 1
+        else:
+            index = 0
+        self._sheets.insert(index, sheet)
+        self.active = sheet
+        book.ops["add sheet"] += 1
+        return sheet
+
 
 class App:
     def __init__(self) -> None:
@@ -224,5 +269,5 @@ class Book:
         self.selection = Range(target, top, left, bottom, right)
 
     def range_ops(self) -> Counter:
-        """Reads and writes of cell values (what costs a round trip to Excel per call)."""
-        return Counter({k: v for k, v in self.ops.items() if k in ("read", "write")})
+        """Reads and writes of cell values, clears and number formats (each a round trip to Excel per call)."""
+        return Counter({k: v for k, v in self.ops.items() if k in ("read", "write", "clear", "format")})

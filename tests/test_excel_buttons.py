@@ -213,11 +213,32 @@ def test_screen_updating_and_calculation_pause_while_a_handler_runs(click):
                              ("screen_updating", True), ("calculation", "automatic")]
 
 
-@pytest.mark.parametrize("control_id, words", [("import_cases", "导入售后单"), ("update_stats", "更新统计")])
-def test_buttons_whose_service_is_not_in_this_version_say_so(click, control_id, words):
-    book = click(Book({"退款登记": register(row())}), control_id)
-    assert len(book.app.alerts) == 1 and words in book.app.alerts[0] and "尚未提供" in book.app.alerts[0]
-    assert book.ops["write"] == 0
+class DialogApi:
+    """Excel's Application object as the import dialog sees it: answers what the merchant picked (False: Cancel)."""
+
+    def __init__(self, answer):
+        self.answer, self.calls = answer, []
+
+    def GetOpenFilename(self, *args):  # noqa: N802 - Excel's name (Windows, COM)
+        self.calls.append(("GetOpenFilename", args))
+        return self.answer
+
+    def get_open_filename(self, **kwargs):  # Excel's AppleScript command (Mac)
+        self.calls.append(("get_open_filename", kwargs))
+        return self.answer
+
+
+@pytest.mark.parametrize("platform, answer, path", [
+    ("win32", "C:\\下载\\售后单.csv", "C:\\下载\\售后单.csv"), ("win32", False, None),
+    ("darwin", "Macintosh HD:Users:me:Downloads:售后单.xlsx", "/Users/me/Downloads/售后单.xlsx"),
+    ("darwin", "/Users/me/售后单.csv", "/Users/me/售后单.csv"), ("darwin", None, None),
+])
+def test_the_import_dialog_is_excels_own_open_dialog(monkeypatch, platform, answer, path):
+    book = Book({"退款登记": register(row())})
+    book.app.api = DialogApi(answer)
+    monkeypatch.setattr(excel.sys, "platform", platform)
+    assert excel.choose_export(book) == path
+    assert [name for name, _ in book.app.api.calls] == ["get_open_filename" if platform == "darwin" else "GetOpenFilename"]
 
 
 @pytest.mark.parametrize("control_id, sheet", [("show_rules", "规则"), ("show_help", "说明")])
