@@ -55,7 +55,7 @@ def risks_of(f: Facts, policy: Policy, batch: Batch) -> tuple[str, ...]:
     found: list[str] = []
     if f.buyer and f.requested_at:
         times = batch.buyer_times.get(norm(f.buyer), [])
-        since = f.requested_at - timedelta(days=p.repeat_days)
+        since = f.requested_at - _days(p.repeat_days)
         count = bisect_right(times, f.requested_at) - bisect_left(times, since)
         if count >= p.repeat_n:
             found.append(f"{Risk.REPEAT_BUYER.value}：该买家{p.repeat_days}天内第{count}次申请售后")
@@ -88,7 +88,7 @@ def deadline_of(f: Facts, policy: Policy) -> datetime | None:
         return None
     if stage.unit == "工作日":
         return policy.calendar.add_working_days(start, stage.amount)
-    return start + timedelta(hours=stage.amount)
+    return start + _hours(stage.amount)
 
 
 def sla_of(deadline: datetime | None, now: datetime, policy: Policy) -> Sla | None:
@@ -96,9 +96,24 @@ def sla_of(deadline: datetime | None, now: datetime, policy: Policy) -> Sla | No
         return None
     if now > deadline:
         return Sla.OVERDUE
-    if deadline - now <= timedelta(hours=policy.params.due_soon_hours):
+    if deadline - now <= _hours(policy.params.due_soon_hours):
         return Sla.DUE_SOON
     return Sla.OK
+
+
+@lru_cache(maxsize=64)
+def _hours(hours: int) -> timedelta:
+    return timedelta(hours=hours)
+
+
+@lru_cache(maxsize=64)
+def _days(days: int) -> timedelta:
+    return timedelta(days=days)
+
+
+@lru_cache(maxsize=4096)
+def _day_text(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d}"
 
 
 def at_fault(f: Facts, group: ReasonGroup | None) -> bool:
@@ -176,9 +191,11 @@ def judge(f: Facts, policy: Policy, now: datetime, batch: Batch) -> Verdict:
     risks = risks_of(f, policy, batch)
     deadline = deadline_of(f, policy)
     sla = sla_of(deadline, now, policy)
+    if not f.problems and f.override is None:  # the common case, kept short
+        return _by_rules(f, policy, risks, deadline, sla)
     base = dict(loc=f.loc, risks=risks, deadline=deadline, sla=sla, problems=f.problems)
 
-    engine = None if f.problems else _by_rules(f, policy, risks, base)
+    engine = None if f.problems else _by_rules(f, policy, risks, deadline, sla)
     if f.override is not None:
         reason = policy.reason(f.reason)
         group = reason.group if reason else None
@@ -211,7 +228,7 @@ def judge(f: Facts, policy: Policy, now: datetime, batch: Batch) -> Verdict:
     return engine
 
 
-def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], base: dict) -> Verdict:
+def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], deadline: datetime | None, sla: Sla | None) -> Verdict:
     s, category, notes, window_end = situation_of(f, policy, bool(risks))
     hit = first_match(policy, s)
     if hit is None:  # a merchant's table without a catch-all row
@@ -228,16 +245,20 @@ def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], base: dict) -> V
     if how:
         parts.append(f"退款 {yuan(amount)} = {how}")
     if window_end is not None and s.group is ReasonGroup.PREFERENCE and s.category_ok:
-        parts.append(f"无理由退货期限至 {window_end:%Y-%m-%d}")
+        parts.append(f"无理由退货期限至 {_day_text(window_end)}")
     if unopened:
         parts.append(f"{category.name}类商品须未拆封才可无理由退货")
     if decision is Decision.MANUAL_REVIEW and risks:
         parts.append("风险：" + "；".join(risks))
     parts.extend(notes)
     return Verdict(
+        loc=f.loc,
         decision=decision,
         amount=amount,
         payer=payer,
+        deadline=deadline,
+        sla=sla,
+        risks=risks,
         rule_id=rule_id,
         held=held,
         explanation="；".join(parts) + "。",
@@ -247,7 +268,6 @@ def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], base: dict) -> V
         reason=s.reason,
         unopened_only=unopened,
         window_end=window_end,
-        **base,
     )
 
 

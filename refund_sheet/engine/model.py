@@ -33,8 +33,10 @@ class Decision(str, Enum):
     @property
     def refunds(self) -> bool:
         """True for decisions that pay money back."""
-        return self in (Decision.REFUND_FULL, Decision.REFUND_PARTIAL, Decision.RETURN_REFUND)
+        return self in _REFUNDING
 
+
+_REFUNDING = frozenset({Decision.REFUND_FULL, Decision.REFUND_PARTIAL, Decision.RETURN_REFUND})
 
 ENGLISH_DECISION = {
     Decision.REFUND_FULL: "Full refund",

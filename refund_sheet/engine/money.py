@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -56,8 +57,9 @@ def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
     return cents(amount * percent / Decimal(100))
 
 
+@lru_cache(maxsize=8192)
 def yuan(amount: Decimal | None) -> str:
-    """¥12.50, the way replies and explanations show money."""
+    """¥12.50, the way replies and explanations show money (remembered: a batch repeats its amounts)."""
     if amount is None:
         return ""
     return f"¥{cents(amount):,.2f}"

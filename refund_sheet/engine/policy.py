@@ -174,10 +174,13 @@ class Policy:
         return None
 
     def stage(self, name: str, case_type: CaseType | None) -> Stage | None:
-        for stage in self.stages:
-            if stage.name == name and (stage.types is None or case_type in stage.types):
-                return stage
-        return None
+        memo = self._memo.setdefault("stage", {})
+        key = (name, case_type)
+        if key not in memo:
+            memo[key] = next(
+                (s for s in self.stages if s.name == name and (s.types is None or case_type in s.types)), None
+            )
+        return memo[key]
 
 
 # ---------------------------------------------------------------------------------------------- matching
