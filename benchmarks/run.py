@@ -88,7 +88,7 @@ def measure(source: Path, reps: int) -> dict[str, list[tuple[float, float]]]:
 
 
 def in_process(rows: int = 20000) -> dict[str, float]:
-    from refund_sheet import excel, replies, service
+    from refund_sheet import excel, replies
     from refund_sheet.engine import default_policy, judge_all
     from refund_sheet.engine.columns import INPUT_COLUMNS, map_headers
     from refund_sheet.engine.parse import read_facts

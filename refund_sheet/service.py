@@ -18,8 +18,6 @@ from .engine.parse import read_facts
 from .errors import PolicyError
 from .lock import one_run_at_a_time
 
-DONE_KEYS = ("decision", "sla")  # a closed case: only these change; amount, reply and the rest stay as they were
-
 Progress = Callable[[str, int, "int | None"], None]
 """A progress callback, (stage, done, total or None when unknown): cli.py passes a progress bar, None is quiet.
 Service functions only call it, so they stay free of any terminal library."""

@@ -6,7 +6,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from conftest import NOW, facts_of, read_register, row
+from conftest import NOW, facts_of, row
 from openpyxl.chart import BarChart, LineChart
 
 from refund_sheet import service, stats

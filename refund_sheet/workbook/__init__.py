@@ -30,7 +30,6 @@ HEADER_SCAN_ROWS = 20
 
 MONEY_FORMAT = '"¥"#,##0.00'
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-TEXT_KEYS = frozenset({"decision", "payer", "sla", "risks", "rule_id", "explanation", "reply"})
 
 
 def check_openable(path: Path) -> Path:
