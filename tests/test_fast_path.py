@@ -134,3 +134,89 @@ def test_a_file_the_fast_path_cannot_take_is_checked_the_openpyxl_way(tmp_path):
     with pytest.raises(Exception, match="快速读写不适用"):
         wbk.load_register(tmp_path / "t.xlsx", engine="fast")
     assert service.check_file(tmp_path / "t.xlsx", now=NOW).rows == 5
+
+
+# ------------------------------------------------------------------------------------------------ review findings
+
+
+def _patch_sheet(path, change):
+    """Rewrite the register's sheet XML inside the package (what another program would have written)."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = change(parts["xl/worksheets/sheet1.xml"], re)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+def _small(tmp_path, rows=20):
+    path = tmp_path / "source.xlsx"
+    path.write_bytes(deterministic_bytes(build_tracker(sample_rows(NOW, rows, seed=5))))
+    return path
+
+
+def test_rows_as_excel_writes_them_keep_their_namespaces(tmp_path):
+    """Excel puts x14ac:dyDescent on every row and declares x14ac on the root: streamed rows need it declared."""
+    from xml.etree import ElementTree
+
+    source = _small(tmp_path)
+    mc = (b'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" mc:Ignorable="x14ac" '
+          b'xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"')
+
+    def excel_like(xml, re):
+        xml = re.sub(rb"<worksheet ([^>]*)>", lambda m: b"<worksheet " + m.group(1) + b" " + mc + b">", xml, count=1)
+        return re.sub(rb'<row r="(\d+)"', rb'<row r="\1" x14ac:dyDescent="0.25"', xml)
+
+    _patch_sheet(source, excel_like)
+    slow, quick = run_both(source, tmp_path)
+    import zipfile
+
+    ElementTree.fromstring(zipfile.ZipFile(quick).read("xl/worksheets/sheet1.xml"))  # well-formed
+    assert_same_workbook(slow, quick)
+    assert service.check_file(quick, now=NOW, engine="fast").changed == 0  # and it opens again
+
+
+def test_no_merchant_cell_right_of_the_headers_is_written_over(tmp_path):
+    """A header with nothing under it yet, and a formula column without a header (no cached values)."""
+    source = _small(tmp_path)
+    wb = openpyxl.load_workbook(source)
+    ws = wb["退款登记"]
+    ws["AG1"] = "跟进人"
+    for row in range(2, 8):
+        ws.cell(row, 34, f'=IF(A{row}="","","回访")')  # AH, no header
+    wb.save(source)
+    slow, quick = run_both(source, tmp_path)
+    assert_same_workbook(slow, quick)
+    ws = openpyxl.load_workbook(quick)["退款登记"]
+    assert ws["AG1"].value == "跟进人" and ws["AH3"].value == '=IF(A3="","","回访")'
+
+
+def test_a_filled_down_formula_in_an_output_column_sends_the_file_to_openpyxl(tmp_path):
+    source = _small(tmp_path)
+    _patch_sheet(source, lambda xml, re: xml.replace(
+        b'<c r="AE2"', b'<c r="AE2"><f t="shared" ref="AE2:AE5" si="0">NOW()</f></c><c r="AF2"', 1))
+    from refund_sheet import workbook as wbk
+
+    with pytest.raises(Exception, match="a shared formula"):
+        wbk.load_register(source, engine="fast")
+    assert type(wbk.load_register(source)).__name__ == "Loaded"
+
+
+@pytest.mark.libreoffice
+def test_formulas_in_input_columns_are_judged_on_their_values_by_both_paths(tmp_path):
+    """实付金额 =J2+0 (a merchant's formula): both paths read what Excel shows, the computed value."""
+    source = _small(tmp_path, rows=8)
+    wb = openpyxl.load_workbook(source)
+    ws = wb["退款登记"]
+    for row in range(2, 10):
+        ws.cell(row, 9, f"=J{row}+0")  # 实付金额 = 申请金额
+    wb.save(source)
+    saved = convert(source, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")  # LibreOffice stores the values
+    first = tmp_path / "first.xlsx"
+    shutil.copy(saved, first)
+    assert not any("实付金额" in e for e in service.check_file(first, now=NOW, engine="openpyxl").errors)
+    slow, quick = run_both(saved, tmp_path)  # run_both also compares the two paths' errors
+    assert_same_workbook(slow, quick)

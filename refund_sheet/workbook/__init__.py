@@ -153,7 +153,33 @@ def load_register(path: Path, engine: str = "auto") -> Loaded:
                 raise WorkbookError(f"{Path(path).name}：快速读写不适用（{why}）") from None
     wb = open_workbook(path)
     reg = find_register(wb)
-    return Loaded(wb, reg, read_rows(reg))
+    return Loaded(wb, reg, _with_cached_values(path, reg, read_rows(reg)))
+
+
+def _with_cached_values(path: Path, reg: Register, rows: list[tuple[int, tuple]]) -> list[tuple[int, tuple]]:
+    """The rows with each formula replaced by the value Excel last computed for it (what the merchant sees,
+    and what the fast path reads): openpyxl otherwise hands over the formula's text."""
+    formulas = {
+        (row, col)
+        for (row, col), cell in reg.ws._cells.items()
+        if cell.data_type == "f" and row > reg.header_row and reg.first_col <= col <= reg.last_col
+    }
+    if not formulas:
+        return rows
+    values = openpyxl.load_workbook(path, data_only=True, read_only=True, keep_links=False)
+    try:
+        sheet = values[reg.ws.title]
+        cached = {}
+        for number, line in enumerate(sheet.iter_rows(min_row=reg.header_row + 1, min_col=reg.first_col, max_col=reg.last_col, values_only=True), start=reg.header_row + 1):
+            for offset, value in enumerate(line):
+                if (number, reg.first_col + offset) in formulas:
+                    cached[(number, offset)] = value
+    finally:
+        values.close()
+    return [
+        (number, tuple(cached.get((number, offset), value) for offset, value in enumerate(line)))
+        for number, line in rows
+    ]
 
 
 def read_rows(reg: Register) -> list[tuple[int, tuple]]:

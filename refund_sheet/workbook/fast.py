@@ -58,6 +58,10 @@ ERROR_CELL = re.compile(rb'<c\b[^>]*?\st="e"[^>]*>(.*?)</c>', re.S)
 VALUE = re.compile(rb"<v>([^<]*)</v>")
 DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 DIMENSION_COL = re.compile(rb'<dimension ref="[A-Z]+\d+:([A-Z]+)\d+"')
+ROOT_TAG = re.compile(rb"<worksheet\b[^>]*>")
+CELL_LETTERS = re.compile(rb'<c r="([A-Z]+)')
+XMLNS = re.compile(rb'\sxmlns:([\w.-]+)="([^"]*)"')
+IGNORABLE = re.compile(rb'\smc:Ignorable="([^"]*)"')
 ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FORMAT_OF_KEY = {"amount": MONEY_FORMAT, "deadline": DATETIME_FORMAT, "checked_at": DATETIME_FORMAT}
 
@@ -150,6 +154,9 @@ class Package:
         self.last_row = 0  # the last row holding a cell
         self.last_any_row = 0  # the last <row> element at all
         self.dimension_col = 0
+        self.namespaces: dict[bytes, bytes] = {}  # prefix → URI declared on the original <worksheet>
+        self.ignorable = b""  # its mc:Ignorable list
+        self.content_col: dict[int, int] = {}  # row → last column holding a value or formula (formulas count)
         self.stub = self._scan()
 
     def rows(self) -> Iterator[tuple[str, int, bytes]]:
@@ -162,6 +169,11 @@ class Package:
             if kind == "head":
                 match = DIMENSION_COL.search(xml)
                 self.dimension_col = column_index_from_string(match.group(1).decode()) if match else 0
+                root = ROOT_TAG.search(xml)
+                if root:
+                    self.namespaces = dict(XMLNS.findall(root.group(0)))
+                    ignorable = IGNORABLE.search(root.group(0))
+                    self.ignorable = ignorable.group(1) if ignorable else b""
                 kept.append(xml)
             elif kind == "tail":
                 kept.append(xml)
@@ -172,14 +184,33 @@ class Package:
                     filled += 1
                 if b't="e"' in xml:
                     self.errors.extend(error_cells(xml))
+                if xml.count(b"<c ") + xml.count(b"<c>") != xml.count(b'<c r="'):
+                    raise NotSuitable(f"row {number}: a cell without its reference first")
+                if b't="shared"' in xml and b" ref=" in xml:
+                    # a filled-down formula: patching its first cell would orphan the others; openpyxl expands them
+                    raise NotSuitable(f"row {number}: a shared formula")
+                self.content_col[number] = _last_content_col(xml)
                 if number <= HEADER_SCAN_ROWS:
-                    if b't="shared"' in xml and b" ref=" in xml:
-                        raise NotSuitable("a shared formula starts in the header rows")
                     kept.append(xml)
         if self.last_row > 4 * filled + 1000:
             # calamine hands over every row up to the last; the openpyxl path skips the empty ones
             raise NotSuitable(f"sparse sheet: {filled} rows with cells, the last at row {self.last_row}")
         return b"".join(kept)
+
+
+def _last_content_col(row_xml: bytes) -> int:
+    """The column of the last cell in a row that holds a value or a formula (an empty styled cell does not count,
+    a formula does even without a cached value: the merchant's cell either way)."""
+    end = len(row_xml)
+    while True:
+        at = row_xml.rfind(b'<c r="', 0, end)
+        if at == -1:
+            return 0
+        close = row_xml.find(b">", at)
+        if row_xml[close - 1] != 0x2F:  # not <c …/>: it has content
+            ref = CELL_LETTERS.match(row_xml, at)
+            return column_index_from_string(ref.group(1).decode())
+        end = at
 
 
 def error_cells(xml: bytes) -> Iterator[tuple[int, int, str]]:
@@ -242,6 +273,11 @@ class Styles:
         self.wb = wb
         self.cache: dict[tuple[int, str], int] = {}
 
+    @property
+    def blank(self) -> int:
+        """The style of a cell openpyxl creates (all defaults): xf 0 in most files, not in all."""
+        return self.wb._cell_styles.add(StyleArray())
+
     def with_format(self, style_id: int, fmt: str) -> int:
         key = (style_id, fmt)
         if key not in self.cache:
@@ -294,7 +330,8 @@ class RowPatcher:
                 continue
             for column, fmt in self.formats.items():
                 if isinstance(changes.get(column), (Decimal, datetime)):
-                    self.styles.with_format(_style_at(xml, letters[column] + str(number).encode()), fmt)
+                    style = _style_at(xml, letters[column] + str(number).encode())
+                    self.styles.with_format(self.styles.blank if style is None else style, fmt)
 
     def rows(self, header_row: int) -> Iterator[bytes]:
         """The rows below the header, patched."""
@@ -336,22 +373,24 @@ class RowPatcher:
                 xml = SHARED_STRING.sub(self._inline, xml)
             cells.append((column, xml))
         for column, value in changes.items():
-            cells.append((column, self._changed(number, column, 0, value)))
+            cells.append((column, self._changed(number, column, None, value)))
         cells.sort(key=lambda c: c[0])
         return start + b"".join(xml for _, xml in cells) + b"</row>"
 
-    def _changed(self, number: int, column: int, style: int, value: object) -> bytes:
+    def _changed(self, number: int, column: int, style: int | None, value: object) -> bytes:
+        """The new cell. ``style`` None: the cell did not exist; like openpyxl, it then has no style of its own
+        (``s`` left out) unless it needs a number format, which goes on top of all-default attributes."""
         fmt = self.formats.get(column)
         if fmt and isinstance(value, (Decimal, datetime)):
-            style = self.styles.with_format(style, fmt)
-        return _cell_xml(f"{get_column_letter(column)}{number}", style, value, self.epoch)
+            style = self.styles.with_format(self.styles.blank if style is None else style, fmt)
+        return _cell_xml(f"{get_column_letter(column)}{number}", style or 0, value, self.epoch)
 
 
-def _style_at(row_xml: bytes, ref: bytes) -> int:
-    """The style id of the cell ``ref`` in a row (0 when the cell is absent or unstyled)."""
+def _style_at(row_xml: bytes, ref: bytes) -> int | None:
+    """The style id of the cell ``ref`` in a row (0 when unstyled, None when the cell is absent)."""
     at = row_xml.find(b'<c r="' + ref + b'"')
     if at == -1:
-        return 0
+        return None
     match = STYLE_AT.match(row_xml, at)
     return int(match.group(1)) if match else 0
 
@@ -371,7 +410,9 @@ def write_package(
         r.group(0) for r in ROW.finditer(data.group(1) or b"") if int(ROW_NUMBER.match(r.group(0)).group(1)) <= header_row
     ]
     dimension = f'<dimension ref="A1:{get_column_letter(max(last_col, 1))}{last_row}"/>'.encode()
-    head = DIMENSION.sub(dimension, sheet[: data.start()], count=1) + b"<sheetData>" + b"".join(head_rows)
+    head = DIMENSION.sub(dimension, sheet[: data.start()], count=1)
+    head = ROOT_TAG.sub(lambda m: _with_namespaces(m.group(0), package), head, count=1)
+    head += b"<sheetData>" + b"".join(head_rows)
     tail = b"</sheetData>" + sheet[data.end() :]
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         for name, content in parts.items():
@@ -383,6 +424,16 @@ def write_package(
                 for row in rows:
                     stream.write(row)
                 stream.write(tail)
+
+
+def _with_namespaces(root: bytes, package: Package) -> bytes:
+    """openpyxl's <worksheet> tag, plus the original's namespace declarations (and mc:Ignorable) that it lacks:
+    the streamed rows keep attributes such as Excel's x14ac:dyDescent, whose prefix must stay declared."""
+    have = dict(XMLNS.findall(root))
+    extra = b"".join(b' xmlns:%s="%s"' % (prefix, uri) for prefix, uri in package.namespaces.items() if prefix not in have)
+    if package.ignorable and b"mc:Ignorable" not in root and (b"mc" in have or b"mc" in package.namespaces):
+        extra += b' mc:Ignorable="' + package.ignorable + b'"'
+    return root[:-1] + extra + b">" if extra else root
 
 
 def _sheet_name(package: Package) -> str:
@@ -405,7 +456,11 @@ class FastLoaded:
             for number in below
             if not all(blank(v) for v in values[number][first:last])
         ]
-        self.used_col = max((used_width(values[number]) for number in below), default=0)
+        self.used_col = max(
+            [used_width(values[number]) for number in values if number >= reg.header_row]
+            + [col for number, col in package.content_col.items() if number >= reg.header_row],
+            default=0,
+        )
         self.old: dict[int, list[object]] = {number: values[number] for number, _ in self.rows}
         reg.last_row = package.last_row or max(values, default=reg.header_row)
         self.updates: dict[int, dict[int, object]] = {}
