@@ -543,18 +543,7 @@ def orders_of_grid(grid: Sequence[Sequence[object]]) -> list[tuple[object, objec
     grid): from the 商品或周 | 订单数 header row to the next table's title, blank lines skipped."""
     from . import stats
 
-    pairs = [tuple((list(r) + [None, None])[:2]) for r in grid]
-    header = next((i for i, pair in enumerate(pairs) if pair == stats.ORDERS_HEADERS[:2]), None)
-    if header is None:
-        return []
-    lines = []
-    for a, b in pairs[header + 1 :]:
-        if isinstance(a, str) and a.strip() in stats.BLOCK_TITLES:
-            break
-        if a in (None, "") and b in (None, ""):
-            continue
-        lines.append((a, b))
-    return lines
+    return stats.order_lines(grid)
 
 
 def board_of_grid(

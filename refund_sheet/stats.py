@@ -501,3 +501,20 @@ def plan(d: Dashboard) -> Plan:
         for i, note in enumerate(d.notes, start=1):
             put(row + i, 1, note, NOTE)
     return Plan(cells, tuple(charts), (first_order, last_order))
+
+
+def order_lines(rows) -> list[tuple[object, object]]:
+    """The 订单数 lines the merchant typed on 统计, from rows of its first two columns: from the 商品或周 | 订单数
+    header row to the next table's title, blank lines skipped. Shared by the file path and the Excel button."""
+    pairs = [tuple((list(r) + [None, None])[:2]) for r in rows]
+    header = next((i for i, pair in enumerate(pairs) if pair == ORDERS_HEADERS[:2]), None)
+    if header is None:
+        return []
+    lines = []
+    for a, b in pairs[header + 1 :]:
+        if isinstance(a, str) and a.strip() in BLOCK_TITLES:
+            break
+        if a in (None, "") and b in (None, ""):
+            continue
+        lines.append((a, b))
+    return lines

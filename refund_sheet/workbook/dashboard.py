@@ -58,22 +58,7 @@ def read_orders(wb: Workbook) -> list[tuple[object, object]]:
     """
     if STATS_SHEET not in wb.sheetnames:
         return []
-    ws = wb[STATS_SHEET]
-    rows = list(ws.iter_rows(min_col=1, max_col=2, values_only=True))
-    header = next(
-        (i for i, (a, b) in enumerate(rows) if (a, b) == stats.ORDERS_HEADERS[:2]),
-        None,
-    )
-    if header is None:
-        return []
-    lines = []
-    for a, b in rows[header + 1 :]:
-        if isinstance(a, str) and a.strip() in stats.BLOCK_TITLES:
-            break
-        if a in (None, "") and b in (None, ""):
-            continue
-        lines.append((a, b))
-    return lines
+    return stats.order_lines(wb[STATS_SHEET].iter_rows(min_col=1, max_col=2, values_only=True))
 
 
 def _normal(value: object) -> object:
