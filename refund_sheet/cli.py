@@ -158,7 +158,10 @@ def report(file: Path, png: Path | None, now_text: str | None, quiet: bool) -> N
 
 @main.group()
 def templates() -> None:
-    """Reply templates."""
+    """Reply templates: check your own before using them.
+
+        refund-sheet templates check my_templates
+    """
 
 
 @templates.command("check")
@@ -185,7 +188,10 @@ def templates_check(folder: Path | None) -> None:
 
 @main.group()
 def addin() -> None:
-    """The 退款助手 Excel add-in (RefundSheet.xlam): build it, install it."""
+    """The 退款助手 Excel add-in (RefundSheet.xlam): build it, install it.
+
+        refund-sheet addin build && refund-sheet addin install
+    """
 
 
 @addin.command("build")

@@ -13,10 +13,9 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 def commands(group: click.Group, prefix=()):
     for name, command in group.commands.items():
+        yield prefix + (name,), command  # groups too: their help shows an example as well
         if isinstance(command, click.Group):
             yield from commands(command, prefix + (name,))
-        else:
-            yield prefix + (name,), command
 
 
 def test_every_command_has_help_with_an_example_and_is_in_the_readme():

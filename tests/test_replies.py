@@ -29,7 +29,7 @@ MUST = {
     "RESEND": (["漏发", "补寄"], ["missing", "no cost"]),
     "REJECT": (["定制类商品不适用七天无理由退货", "《网络购买商品七日无理由退货暂行办法》", "上传问题部位的照片"],
                ["定制 items are excluded", "7-day no-reason returns", "upload photos"]),
-    "NEED_EVIDENCE": (["问题部位的清晰照片", "快递面单", "11月20日 09:00"], ["photo of the problem", "shipping label", "Nov 20, 9:00"]),
+    "NEED_EVIDENCE": (["问题部位的清晰照片", "快递面单", "第一时间为您处理"], ["photo of the problem", "shipping label", "handle your request"]),
     "MANUAL_REVIEW": (["核实物流", "11月20日 09:00"], ["courier", "Nov 20, 9:00"]),
     "INCOMPLETE": (["核对订单信息", "11月20日 09:00"], ["checking the order details", "Nov 20, 9:00"]),
 }
@@ -136,7 +136,7 @@ def tracker(tmp_path):
 def test_check_fills_the_reply_column(tracker):
     service.check_file(tracker, now=NOW)
     reply = read_register(tracker)[0]["回复话术"]
-    assert reply.startswith("晴天，您好！") and "¥159.00" in reply and "退货运费由我们承担" in reply
+    assert reply.startswith("晴天，您好！") and "¥159.00" in reply and "寄回的运费由我们承担" in reply
 
 
 def test_language_from_the_cli_or_the_policy(tracker):
@@ -167,11 +167,17 @@ def test_templates_check_command(tmp_path):
 
 
 def test_an_overdue_case_is_not_promised_a_time_already_past():
-    facts, verdict = SAMPLES["NEED_EVIDENCE"]
+    facts, verdict = SAMPLES["MANUAL_REVIEW"]
     late = replace(verdict, sla=Sla.OVERDUE)
     assert "11月20日 09:00" in make_renderer(POLICY)(facts, verdict)
     reply = make_renderer(POLICY)(facts, late)
-    assert "11月20日" not in reply and "尽快给您答复" in reply
+    assert "11月20日" not in reply and "耐心等待" in reply
+
+
+def test_asking_for_photos_promises_no_time_the_buyer_cannot_meet():
+    """The answer clock runs for the merchant; the buyer has not uploaded anything yet."""
+    reply = make_renderer(POLICY)(*SAMPLES["NEED_EVIDENCE"])
+    assert "前给您答复" not in reply and "第一时间为您处理" in reply
 
 
 @pytest.mark.parametrize("category, words", [("虚拟商品", "虚拟商品不适用七天无理由退货"), ("定制", "定制类商品不适用七天无理由退货")])

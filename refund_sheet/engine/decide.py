@@ -143,7 +143,7 @@ def refund_amount(
         amount = f.paid + shipping
         how = f"实付 {yuan(f.paid)}" + (f" + 运费 {yuan(shipping)}" if shipping else "")
     if f.requested < amount:
-        amount, how = f.requested, f"{how}，以买家申请的 {yuan(f.requested)} 为限"
+        amount, how = f.requested, f"{how} = {yuan(amount)}，以买家申请的 {yuan(f.requested)} 为限"
     amount = cents(max(ZERO, min(amount, f.paid + f.shipping_fee)))
     return amount, how
 
@@ -243,7 +243,7 @@ def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], deadline: dateti
     unopened = bool(category and category.no_reason == "拆封后不支持" and s.group is ReasonGroup.PREFERENCE)
     parts = [_headline(note or decision.value, rule_id, held)]
     if how:
-        parts.append(f"退款 {yuan(amount)} = {how}")
+        parts.append(f"退款 {yuan(amount)}（{how}）")
     if window_end is not None and s.group is ReasonGroup.PREFERENCE and s.category_ok:
         parts.append(f"无理由退货期限至 {_day_text(window_end)}")
     if unopened:

@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..engine import defaults
@@ -134,6 +135,10 @@ def _write_register(ws, rows: Sequence[dict[str, object]], anchors: dict[str, st
     _style_header(ws, 1, len(columns), output_from=len(INPUT_COLUMNS) + 1)
     ws.row_dimensions[1].height = 30
     ws.freeze_panes = "C2"  # the header row and the two ID columns stay in view
+    ws.print_title_rows = "1:1"  # printed: every page repeats the headers and the two IDs
+    ws.print_title_cols = "A:B"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
     for column in columns:
         ws.column_dimensions[letter[column.key]].width = WIDTHS.get(column.key, 12)
     for key, fmt in [(k, MONEY_FORMAT) for k in MONEY_KEYS] + [(k, DATETIME_FORMAT) for k in TIME_KEYS] + [
@@ -263,7 +268,7 @@ HELP_ZH = """\
 3. 处理时限变红表示已超时、变黄表示即将超时（默认 24 小时内），颜色随时间自动更新。平台的“自动处理截止时间”优先；否则按“规则”表的时限计算，退款时限按法定工作日（含调休）计算。
 4. 想自己决定某一单时，在“人工决定”列选择处理方式：系统不会改动它，只在判定依据里写出系统原本的建议。
 5. “处理状态”为已完结、已关闭，或含“成功”“关闭”的售后单视为完结，系统不再改动其结果。
-6. 标红的“信息不全”说明某个格子有问题，判定依据会写明是哪一格（例如 退款登记!H14）以及原因。
+6. 标红的“信息不全”说明某个格子有问题，判定依据会写明是哪一格（例如 退款登记!I14）以及原因。
 7. 规则都在“规则”表：决策表从上到下，第一条条件全部满足的规则给出处理建议；条件留空表示任意。可以修改部分退款比例、小额阈值、高金额阈值、店铺名称、回复署名，增加类目、原因、节假日和商品。规则有错时系统会逐条指出单元格，并且不改动文件。
 8. 每次保存前会把原文件备份为“文件名.bak.xlsx”。
 按钮：检查全部 · 检查选中行 · 生成回复 · 刷新时效 · 导入售后单 · 更新统计 · 规则表 · 说明。
@@ -282,7 +287,9 @@ Refund assistant · how to use it (English)
 
 
 def _write_help(ws) -> None:
-    ws.column_dimensions["A"].width = 120
+    ws.column_dimensions["A"].width = 100
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)  # printed on the page's width
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     for i, line in enumerate(HELP_ZH.splitlines() + [""] + HELP_EN.splitlines(), start=1):
         cell = ws.cell(i, 1, line)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
