@@ -544,6 +544,21 @@ def cell_safe(function: Callable) -> Callable:
     return safe
 
 
+def row_function(function: Callable) -> Callable:
+    """The decorators every single-row worksheet function carries (REFUND_DECISION … REFUND_REPLY), applied in
+    the same order as written out: xlwings' argument conversion and help text, then ``cell_safe``."""
+    for decorate in (
+        cell_safe,
+        xw.arg("at", doc=AT_DOC),
+        xw.arg("rules", ndim=2, err_to_str=True, doc=RULES_DOC),
+        xw.arg("row_values", ndim=1, err_to_str=True, doc=ROW_DOC),
+        xw.arg("headers", ndim=1, err_to_str=True, doc=HEADERS_DOC),
+        xw.func(category=TITLE),
+    ):
+        function = decorate(function)
+    return function
+
+
 def _first_line(error: Exception) -> str:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return "；".join(lines[:3])[:200]
@@ -619,12 +634,7 @@ def _value(value):
     return float(value) if isinstance(value, Decimal) else value
 
 
-@xw.func(category=TITLE)
-@xw.arg("headers", ndim=1, err_to_str=True, doc=HEADERS_DOC)
-@xw.arg("row_values", ndim=1, err_to_str=True, doc=ROW_DOC)
-@xw.arg("rules", ndim=2, err_to_str=True, doc=RULES_DOC)
-@xw.arg("at", doc=AT_DOC)
-@cell_safe
+@row_function
 def REFUND_DECISION(headers, row_values, rules=None, at=None, caller=None):
     """处理建议：按规则判定一条售后单，返回全额退款、退货退款、拒绝等。
 
@@ -635,12 +645,7 @@ def REFUND_DECISION(headers, row_values, rules=None, at=None, caller=None):
     return _incomplete(verdict) or verdict.decision.value
 
 
-@xw.func(category=TITLE)
-@xw.arg("headers", ndim=1, err_to_str=True, doc=HEADERS_DOC)
-@xw.arg("row_values", ndim=1, err_to_str=True, doc=ROW_DOC)
-@xw.arg("rules", ndim=2, err_to_str=True, doc=RULES_DOC)
-@xw.arg("at", doc=AT_DOC)
-@cell_safe
+@row_function
 def REFUND_AMOUNT(headers, row_values, rules=None, at=None, caller=None):
     """退款金额：按规则算出的应退金额（元，两位小数）。
 
@@ -651,12 +656,7 @@ def REFUND_AMOUNT(headers, row_values, rules=None, at=None, caller=None):
     return _incomplete(verdict) or _value(verdict.amount)
 
 
-@xw.func(category=TITLE)
-@xw.arg("headers", ndim=1, err_to_str=True, doc=HEADERS_DOC)
-@xw.arg("row_values", ndim=1, err_to_str=True, doc=ROW_DOC)
-@xw.arg("rules", ndim=2, err_to_str=True, doc=RULES_DOC)
-@xw.arg("at", doc=AT_DOC)
-@cell_safe
+@row_function
 def REFUND_DEADLINE(headers, row_values, rules=None, at=None, caller=None):
     """处理时限：平台截止时间，或按规则的时限和工作日算出的截止时间。
 
@@ -666,12 +666,7 @@ def REFUND_DEADLINE(headers, row_values, rules=None, at=None, caller=None):
     return _incomplete(verdict) or _value(verdict.deadline)
 
 
-@xw.func(category=TITLE)
-@xw.arg("headers", ndim=1, err_to_str=True, doc=HEADERS_DOC)
-@xw.arg("row_values", ndim=1, err_to_str=True, doc=ROW_DOC)
-@xw.arg("rules", ndim=2, err_to_str=True, doc=RULES_DOC)
-@xw.arg("at", doc=AT_DOC)
-@cell_safe
+@row_function
 def REFUND_SLA(headers, row_values, rules=None, at=None, caller=None):
     """时效状态：正常、即将超时、已超时或已完结（按 at 给的时间，省略时为现在）。
 
@@ -681,12 +676,7 @@ def REFUND_SLA(headers, row_values, rules=None, at=None, caller=None):
     return _incomplete(verdict) or _value(verdict.sla.value if verdict.sla else None)
 
 
-@xw.func(category=TITLE)
-@xw.arg("headers", ndim=1, err_to_str=True, doc=HEADERS_DOC)
-@xw.arg("row_values", ndim=1, err_to_str=True, doc=ROW_DOC)
-@xw.arg("rules", ndim=2, err_to_str=True, doc=RULES_DOC)
-@xw.arg("at", doc=AT_DOC)
-@cell_safe
+@row_function
 def REFUND_REPLY(headers, row_values, rules=None, at=None, caller=None):
     """回复话术：按处理建议和回复模板写给买家的回复。
 

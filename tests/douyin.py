@@ -49,3 +49,14 @@ def write_export(path: Path, rows: list[dict], encoding: str = "gb18030") -> Pat
             cell.data_type = "s"  # the backend writes every cell as text
     wb.save(path)
     return path
+
+
+# Three cases of the export: one by 商家编码 (TS-001 → 服装 when 规则!商品 says so), one by a name keyword
+# (马克杯 → 家居), one whose product no table knows.
+CASES = [
+    export_row("7012345678901234501", "6912345678901234501"),
+    export_row("7012345678901234502", "6912345678901234502", 售后原因="商品破损/包装破损", 是否已上传退款凭证="是",
+               商家编码="MG-050", 商品名称="陶瓷马克杯"),
+    export_row("7012345678901234503", "6912345678901234503", 售后类型="未发货仅退款", 商品发货状态="未发货",
+               商家编码="XX-999", 商品名称="神秘商品"),
+]

@@ -9,21 +9,12 @@ import openpyxl
 import pytest
 import xlwings as xw
 from conftest import HEADERS, NOW, row
-from douyin import export_row, write_export
+from douyin import CASES, export_row, write_export
 from fake_excel import Book, Formula, parse_cell
 from policy_edit import add_row
 
 from refund_sheet import excel, service, stats
 from refund_sheet.workbook.build import LOG_HEADERS, build_tracker, deterministic_bytes
-
-CASES = [
-    export_row("7012345678901234501", "6912345678901234501"),
-    export_row("7012345678901234502", "6912345678901234502", 售后原因="商品破损/包装破损", 是否已上传退款凭证="是",
-               商家编码="MG-050", 商品名称="陶瓷马克杯"),
-    export_row("7012345678901234503", "6912345678901234503", 售后类型="未发货仅退款", 商品发货状态="未发货",
-               商家编码="XX-999", 商品名称="神秘商品"),
-]
-
 
 @pytest.fixture
 def click(monkeypatch):

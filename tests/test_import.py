@@ -7,22 +7,13 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from conftest import NOW, read_register
-from douyin import HEADERS, export_row, write_export
+from douyin import CASES, HEADERS, write_export
 from policy_edit import add_row
 
 from refund_sheet import service
 from refund_sheet.cli import main
 from refund_sheet.errors import WorkbookError
 from refund_sheet.workbook.build import build_tracker, deterministic_bytes
-
-CASES = [
-    export_row("7012345678901234501", "6912345678901234501"),
-    export_row("7012345678901234502", "6912345678901234502", 售后原因="商品破损/包装破损", 是否已上传退款凭证="是",
-               商家编码="MG-050", 商品名称="陶瓷马克杯"),
-    export_row("7012345678901234503", "6912345678901234503", 售后类型="未发货仅退款", 商品发货状态="未发货",
-               商家编码="XX-999", 商品名称="神秘商品"),
-]
-
 
 @pytest.fixture
 def tracker(tmp_path):
