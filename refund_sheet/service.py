@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .engine import Decision, Facts, Policy, Sla, Verdict, compile_policy, judge_all, now_in
 from .engine.columns import cell_text, map_headers
-from .engine.parse import read_facts
+from .engine.parse import Reader
 from .errors import PolicyError
 from .lock import one_run_at_a_time
 
@@ -30,6 +30,17 @@ def ticking(items: Sequence, progress: Progress | None, stage: str, every: int =
         if progress is not None and done % every == 0:
             progress(stage, done, total)
         yield item
+    if progress is not None:
+        progress(stage, total, total)
+
+
+def in_parts(items: Sequence, progress: Progress | None, stage: str, size: int = 5000):
+    """Yield ``items`` in slices of ``size``, telling ``progress`` how many items are done before each and at the end."""
+    total = len(items)
+    for start in range(0, total, size):
+        if progress is not None:
+            progress(stage, start, total)
+        yield items[start : start + size]
     if progress is not None:
         progress(stage, total, total)
 
@@ -125,9 +136,8 @@ def evaluate(
     now = now or now_in(policy.params.timezone)
     found = map_headers(list(headers))
     letters = letters or {}
-    facts = tuple(
-        read_facts(values, found, letters, sheet, number, policy) for number, values in ticking(rows, progress, "读取")
-    )
+    reader = Reader(found, letters, sheet, policy)
+    facts = tuple(f for part in in_parts(rows, progress, "读取") for f in reader.read_all(part))
     verdicts = judge_all(facts, policy, now)
     if renderer is not None:
         verdicts = [

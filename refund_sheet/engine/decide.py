@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
+from .batching import without_gc_pauses
 from .model import CaseType, Decision, Facts, Payer, ReasonGroup, Risk, Sla, Verdict
 from .money import ZERO, cents, percent_of, yuan
 from .policy import Category, Policy, Situation, first_match
@@ -54,17 +55,18 @@ def risks_of(f: Facts, policy: Policy, batch: Batch) -> tuple[str, ...]:
     p = policy.params
     found: list[str] = []
     if f.buyer and f.requested_at:
-        times = batch.buyer_times.get(norm(f.buyer), [])
-        since = f.requested_at - _days(p.repeat_days)
-        count = bisect_right(times, f.requested_at) - bisect_left(times, since)
-        if count >= p.repeat_n:
-            found.append(f"{Risk.REPEAT_BUYER.value}：该买家{p.repeat_days}天内第{count}次申请售后")
+        times = batch.buyer_times.get(norm(f.buyer))
+        if times is not None and len(times) >= p.repeat_n:  # most buyers ask once: nothing to count
+            count = bisect_right(times, f.requested_at) - bisect_left(times, f.requested_at - _days(p.repeat_days))
+            if count >= p.repeat_n:
+                found.append(f"{Risk.REPEAT_BUYER.value}：该买家{p.repeat_days}天内第{count}次申请售后")
     if f.requested is not None and f.requested >= p.high_value:
         found.append(f"{Risk.HIGH_VALUE.value}：申请 {yuan(f.requested)} ≥ {yuan(p.high_value)}")
     if f.requested is not None and f.paid is not None and f.requested > f.paid + f.shipping_fee:
         found.append(f"{Risk.OVER_REQUEST.value}：申请 {yuan(f.requested)} 超过实付加运费 {yuan(f.paid + f.shipping_fee)}")
     if not f.closed and f.order_id and f.case_id:
-        others = [c for c in batch.open_by_item.get(_item_key(f), []) if c != f.case_id]
+        cases = batch.open_by_item.get(_item_key(f))
+        others = [c for c in cases if c != f.case_id] if cases is not None and len(cases) > 1 else None
         if others:
             found.append(f"{Risk.DUPLICATE.value}：同订单同商品另有未完结售后 {'、'.join(others[:3])}")
     if f.platform_risk:
@@ -277,6 +279,7 @@ def _headline(note: str, rule_id: str, held: tuple[str, ...]) -> str:
     return f"{note}（{rule_id}：{'、'.join(held) or '兜底规则'}）"
 
 
+@without_gc_pauses
 def judge_all(all_facts: Sequence[Facts], policy: Policy, now: datetime) -> list[Verdict]:
     """Every case's verdict, in order. The batch context (repeat buyers, duplicates) is built once."""
     batch = batch_of(all_facts)

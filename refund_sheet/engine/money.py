@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+HUNDRED = Decimal(100)
 
 _MONEY_JUNK = re.compile(r"[\s¥￥,，元]|^RMB|^CNY", re.IGNORECASE)
 
@@ -54,7 +55,7 @@ def parse_money(value: object) -> Decimal:
 
 def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
     """``amount × percent%``, rounded to cents: 99.99 × 20% = 20.00 (19.998 rounds half up)."""
-    return cents(amount * percent / Decimal(100))
+    return cents(amount * percent / HUNDRED)
 
 
 @lru_cache(maxsize=8192)

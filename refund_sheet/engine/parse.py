@@ -10,8 +10,10 @@ import re
 from functools import lru_cache
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from .batching import without_gc_pauses
 from .columns import BY_KEY
 from .model import CaseType, Facts, Loc, Problem
 from .money import ZERO, parse_money
@@ -114,6 +116,11 @@ def _parse_datetime(value: object, tz: str) -> datetime:
     text = clean_text(value)
     if text is None:
         raise CellError("为空")
+    if len(text) in (16, 19) and text[4] == "-" and text[7] == "-" and text[10] in " T":
+        try:  # 2026-11-19 10:00[:00], the export's own format: read in C
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass  # the pattern below says why
     match = _DATETIME.match(text)
     if not match:
         raise CellError(f"“{text}” 不是时间（例如 2026-11-19 10:00）")
@@ -142,29 +149,230 @@ class _Failed:
         self.message = message
 
 
-_CONVERTED: dict = {}
-_CONVERTED_LIMIT = 500_000
+MEMO_LIMIT = 200_000  # distinct values a column remembers; past that it starts afresh
+_NUMBERS = frozenset({int, float, bool, Decimal})  # equal across types (1 == 1.0 == True) but not read alike
 
 
-def converted(convert, value: object):
-    """``convert(value)``, remembered: a register repeats the same dates, amounts and words on many rows, and
-    every converter here is a pure function of its value (the key holds the type, so 1, 1.0 and True differ)."""
-    try:
-        key = (convert, type(value), value)
-        hit = _CONVERTED.get(key)
-    except TypeError:  # an unhashable value: convert it every time
-        return convert(value)
-    if hit is None:
+class _Column:
+    """One register column's converter, remembering what each distinct value converted to (failures included):
+    a register repeats the same dates, amounts and words on many rows, so each is converted once per run.
+
+    Values of one numeric type are remembered apart from the others' (1, 1.0 and True are equal as keys, but
+    ``clean_text`` reads True as “True” and 1 as “1”); a column mixing numeric types is keyed by (type, value).
+    """
+
+    __slots__ = ("convert", "remember", "memos", "failures")
+
+    def __init__(self, convert, remember: bool) -> None:
+        self.convert, self.remember = convert, remember
+        self.memos: dict[object, dict] = {}
+        self.failures = not remember  # whether a cell may have failed: any memo holds a _Failed, or no memo
+
+    def convert_all(self, cells: list) -> list:
+        """Each cell converted: the value, ``None`` for blank, or a ``_Failed`` (only if ``failures``)."""
+        if not self.remember:
+            return [
+                value if value.__class__ is str and value.isdigit() and value.isascii() and len(value) < 64  # a usual ID
+                else None if value is None else self._one(value)
+                for value in cells
+            ]
+        classes = {value.__class__ for value in cells}
+        numeric = classes & _NUMBERS
+        mixed = len(numeric) > 1
+        keys = [(v.__class__, v) if v.__class__ in _NUMBERS else v for v in cells] if mixed else cells
+        kind = "mixed" if mixed else next(iter(numeric), None)
+        memo = self.memos.get(kind)
+        if memo is None or len(memo) > MEMO_LIMIT:
+            memo = self.memos[kind] = {None: None}
         try:
-            hit = convert(value)
-        except (CellError, ValueError) as error:
-            hit = _Failed(str(error))
-        if len(_CONVERTED) >= _CONVERTED_LIMIT:
-            _CONVERTED.clear()
-        _CONVERTED[key] = hit
-    if isinstance(hit, _Failed):
-        raise CellError(hit.message)
-    return hit
+            if tuple in classes:  # nothing a reader gives, and it would pass for a (type, value) key
+                raise TypeError
+            new = dict.fromkeys(keys).keys() - memo.keys()
+        except TypeError:  # an unhashable value (a list, Decimal("sNaN")): no memo for this batch
+            self.failures = True
+            return [None if value is None else self._one(value) for value in cells]
+        for key in new:
+            hit = memo[key] = self._one(key[1] if mixed and key.__class__ is tuple else key)
+            self.failures = self.failures or hit.__class__ is _Failed
+        return [memo[key] for key in keys]
+
+    def _one(self, value: object):
+        return _convert(self.convert, value)
+
+
+def _convert(convert, value: object):
+    """One non-empty cell through its column's converter: the value, ``None`` for blank, or a ``_Failed``."""
+    if value.__class__ is str:
+        text = value.strip()
+        if not text:
+            return None
+        if text in EXCEL_ERRORS:
+            return _Failed(f"是 Excel 错误值 {text}")
+    try:
+        return convert(value)
+    except (CellError, ValueError) as error:
+        return _Failed(str(error))
+
+
+def _flag(value: object) -> bool:
+    result = parse_yes_no(value)
+    return True if result is None else result  # any other non-blank text (a link, 3张图) means "yes"
+
+
+# The cells a row is read from, in the order their problems are listed: (key, converter, remembered?).
+# IDs are not remembered: every row has its own.
+_TEXT, _MONEY, _WHEN, _FLAG = clean_text, parse_money, "when", _flag
+FIELDS = (
+    ("case_id", clean_id, False),
+    ("order_id", clean_id, False),
+    ("buyer", _TEXT, True),
+    ("product", _TEXT, True),
+    ("sku", clean_id, True),
+    ("shipped", _TEXT, True),
+    ("delivered_at", _WHEN, True),
+    ("status", _TEXT, True),
+    ("type", _TEXT, True),
+    ("category", _TEXT, True),
+    ("reason", _TEXT, True),
+    ("paid", _MONEY, True),
+    ("requested", _MONEY, True),
+    ("shipping_fee", _MONEY, True),
+    ("requested_at", _WHEN, True),
+    ("override", _TEXT, True),
+    ("platform_deadline", _WHEN, True),
+    ("evidence", _FLAG, True),
+    ("return_received_at", _WHEN, True),
+    ("platform_risk", _FLAG, True),
+    ("note", _TEXT, True),
+)
+_NOWHERE = 1 << 30  # the position of an absent column: past the end of any row
+_REQUESTED = [key for key, _, _ in FIELDS].index("requested")
+
+
+class Reader:
+    """A register's column layout compiled once per run: ``reader.read_all(rows)`` → Facts, row by row.
+
+    ``found`` maps canonical keys to positions in a row's values; ``letters`` maps them to column letters for the
+    problem locations. Cells are converted column by column, and each column remembers what its distinct values
+    converted to (a register repeats the same dates, amounts and words on many rows), failures included, so a
+    value is converted once per run.
+    """
+
+    def __init__(self, found: dict[str, int], letters: dict[str, str], sheet: str, policy: Policy) -> None:
+        self.found, self.letters, self.sheet, self.policy = found, letters, sheet, policy
+        when = _when_in(policy.params.timezone)
+        self._columns = tuple(
+            (found.get(key, _NOWHERE), _Column(when if convert is _WHEN else convert, remember))
+            for key, convert, remember in FIELDS
+        )
+
+    def __call__(self, values: Sequence[object], row: int) -> Facts:
+        return self.read_all([(row, values)])[0]
+
+    @without_gc_pauses
+    def read_all(self, rows: Sequence[tuple[int, Sequence[object]]]) -> list[Facts]:
+        """(row number, values) pairs → Facts in the same order."""
+        numbers = [number for number, _ in rows]
+        width = max((p for p, _ in self._columns if p != _NOWHERE), default=-1) + 1
+        grid = [values if len(values) >= width else [*values, *[None] * (width - len(values))] for _, values in rows]
+        failed: dict[int, dict[int, str]] = {}  # row index → field index → why
+        columns = []
+        for field, (position, column) in enumerate(self._columns):
+            if position == _NOWHERE:
+                columns.append([None] * len(grid))
+                continue
+            converted = column.convert_all([values[position] for values in grid])
+            if column.failures:
+                for index in [i for i, hit in enumerate(converted) if hit.__class__ is _Failed]:
+                    failed.setdefault(index, {})[field] = converted[index].message
+                    converted[index] = None
+            columns.append(converted)
+        return [self._facts(cells, failed.get(index), numbers[index]) for index, cells in enumerate(zip(*columns))]
+
+    def _facts(self, cells: list, failed: dict[int, str] | None, row: int) -> Facts:
+        (case_id, order_id, buyer, product, sku, shipped_text, delivered_at, status, type_text, category, reason,
+         paid, requested, shipping_fee, requested_at, override_text, platform_deadline, evidence,
+         return_received_at, platform_risk, note) = cells
+        policy = self.policy
+        shipped = parse_shipped(shipped_text) if shipped_text else None
+        if shipped is None and delivered_at is not None:
+            shipped = True
+        closed = is_closed(status)
+        case_type = parse_type(type_text, shipped) if type_text else None
+        if category is None:
+            category = policy.category_for_product(sku, product)
+        no_money = case_type is CaseType.EXCHANGE or case_type is CaseType.RESEND
+        if requested is None and no_money and not (failed and _REQUESTED in failed):
+            requested = ZERO
+        override = parse_decision(override_text) if override_text else None
+        problems = ()
+        if (
+            failed
+            or case_id is None
+            or order_id is None
+            or product is None
+            or (type_text and case_type is None)
+            or (override_text and override is None)
+            or (not closed and None in (type_text, category, reason, paid, requested, requested_at))
+        ):
+            problems = self._problems(cells, failed, row, closed, case_type, category, requested, override)
+        return Facts(
+            loc=Loc(self.sheet, row),
+            case_id=case_id,
+            order_id=order_id,
+            buyer=buyer,
+            product=product,
+            sku=sku,
+            category=category,
+            type=case_type,
+            reason=reason,
+            paid=paid,
+            requested=requested,
+            shipping_fee=shipping_fee or ZERO,
+            shipped=shipped,
+            delivered_at=delivered_at,
+            requested_at=requested_at,
+            platform_deadline=platform_deadline,
+            evidence=bool(evidence),
+            return_received_at=return_received_at,
+            status=status,
+            closed=closed,
+            platform_risk=bool(platform_risk),
+            override=override,
+            note=note,
+            problems=problems,
+        )
+
+    def _problems(self, cells, failed, row, closed, case_type, category, requested, override) -> tuple[Problem, ...]:
+        """The row's problems, in column order: cells that failed to convert, required cells left empty, words
+        that are not in the vocabulary."""
+        required = {"case_id", "order_id", "product"}
+        if not closed:
+            required |= {"type", "reason", "paid", "requested_at"}
+            if requested is None:
+                required.add("requested")
+        failed = failed or {}
+        problems: list[Problem] = []
+
+        def problem(key: str, message: str) -> None:
+            problems.append(Problem(Loc(self.sheet, row, self.letters.get(key, "")), BY_KEY[key].header, message))
+
+        for index, (key, _, _) in enumerate(FIELDS):
+            value = cells[index]
+            if index in failed:
+                problem(key, failed[index])
+            elif value is None and key in required:
+                problem(key, "为空" if key in self.found else "列不存在")
+            if key == "type" and value and case_type is None:
+                if value.strip() == "仅退款":
+                    problem(key, "为“仅退款”，但发货状态和签收时间都为空，无法区分未发货/已发货")
+                else:
+                    problem(key, f"无法识别“{value}”{did_you_mean(value, TYPE_CHOICES)}")
+            elif key == "category" and category is None and not closed:
+                problem(key, "为空" if key in self.found else "列不存在（可在规则!商品 中按商家编码或商品名设置类目）")
+            elif key == "override" and value and override is None:
+                problem(key, f"无法识别“{value}”{did_you_mean(value, DECISION_CHOICES)}")
+        return tuple(problems)
 
 
 @lru_cache(maxsize=None)
@@ -177,11 +385,6 @@ def _when_in(tz: str):
     return when
 
 
-def _flag(value: object) -> bool:
-    result = parse_yes_no(value)
-    return True if result is None else result  # any other non-blank text (a link, 3张图) means "yes"
-
-
 def read_facts(
     values: Sequence[object],
     found: dict[str, int],
@@ -190,111 +393,5 @@ def read_facts(
     row: int,
     policy: Policy,
 ) -> Facts:
-    """One register row → Facts. ``found`` maps canonical keys to positions in ``values``; ``letters`` maps
-    them to column letters for the problem locations."""
-    problems: list[Problem] = []
-    tz = policy.params.timezone
-
-    def raw(key: str) -> object:
-        position = found.get(key)
-        if position is None or position >= len(values):
-            return None
-        value = values[position]
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
-
-    def problem(key: str, message: str) -> None:
-        problems.append(Problem(Loc(sheet, row, letters.get(key, "")), BY_KEY[key].header, message))
-
-    def get(key: str, convert, required: bool = False):
-        value = raw(key)
-        if value is None:
-            if required:
-                problem(key, "为空" if key in found else "列不存在")
-            return None
-        if isinstance(value, str) and value.strip() in EXCEL_ERRORS:
-            problem(key, f"是 Excel 错误值 {value.strip()}")
-            return None
-        try:
-            return converted(convert, value)
-        except (CellError, ValueError) as error:
-            problem(key, str(error))
-            return None
-
-    when = _when_in(tz)
-    flag = _flag
-    text = clean_text
-    case_id = get("case_id", clean_id, required=True)
-    order_id = get("order_id", clean_id, required=True)
-    buyer = get("buyer", text)
-    product = get("product", text, required=True)
-    sku = get("sku", clean_id)
-    shipped_text = get("shipped", text)
-    delivered_at = get("delivered_at", when)
-    shipped = parse_shipped(shipped_text) if shipped_text else None
-    if shipped is None and delivered_at is not None:
-        shipped = True
-
-    status = get("status", text)
-    closed = is_closed(status)
-
-    case_type = None
-    type_text = get("type", text, required=not closed)
-    if type_text:
-        case_type = parse_type(type_text, shipped)
-        if case_type is None:
-            if type_text.strip() == "仅退款":
-                problem("type", "为“仅退款”，但发货状态和签收时间都为空，无法区分未发货/已发货")
-            else:
-                problem("type", f"无法识别“{type_text}”{did_you_mean(type_text, TYPE_CHOICES)}")
-
-    category = get("category", text)
-    if category is None:
-        category = policy.category_for_product(sku, product)
-    if category is None and not closed:
-        problem("category", "为空" if "category" in found else "列不存在（可在规则!商品 中按商家编码或商品名设置类目）")
-
-    reason = get("reason", text, required=not closed)
-    paid = get("paid", parse_money, required=not closed)
-    no_money = case_type in (CaseType.EXCHANGE, CaseType.RESEND)
-    requested = get("requested", parse_money, required=not (closed or no_money))
-    if requested is None and no_money and raw("requested") is None:
-        requested = ZERO
-    shipping_fee = get("shipping_fee", parse_money) or ZERO
-    requested_at = get("requested_at", when, required=not closed)
-
-    override = None
-    override_text = get("override", text)
-    if override_text:
-        override = parse_decision(override_text)
-        if override is None:
-            problem("override", f"无法识别“{override_text}”{did_you_mean(override_text, DECISION_CHOICES)}")
-
-    return Facts(
-        loc=Loc(sheet, row),
-        case_id=case_id,
-        order_id=order_id,
-        buyer=buyer,
-        product=product,
-        sku=sku,
-        category=category,
-        type=case_type,
-        reason=reason,
-        paid=paid,
-        requested=requested,
-        shipping_fee=shipping_fee,
-        shipped=shipped,
-        delivered_at=delivered_at,
-        requested_at=requested_at,
-        platform_deadline=get("platform_deadline", when),
-        evidence=bool(get("evidence", flag)),
-        return_received_at=get("return_received_at", when),
-        status=status,
-        closed=closed,
-        platform_risk=bool(get("platform_risk", flag)),
-        override=override,
-        note=get("note", text),
-        problems=tuple(problems),
-    )
-
+    """One register row → Facts; for many rows, make one ``Reader`` and call it per row."""
+    return Reader(found, letters, sheet, policy)(values, row)

@@ -186,7 +186,7 @@ class Policy:
 # ---------------------------------------------------------------------------------------------- matching
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Situation:
     """What the rule conditions look at, derived from one case's facts. ``None`` = cannot be known."""
 

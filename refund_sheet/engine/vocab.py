@@ -23,7 +23,12 @@ def norm(text: str) -> str:
 
 def did_you_mean(value: str, choices, cutoff: float = 0.5) -> str:
     """``（是否是“服装”？）`` — "did you mean" — or "" when nothing is close."""
-    choices = list(choices)
+    return _did_you_mean(value, tuple(choices), cutoff)
+
+
+@lru_cache(maxsize=4096)
+def _did_you_mean(value: str, choices: tuple[str, ...], cutoff: float) -> str:
+    """Remembered: a register repeats its unknown words on many rows, and difflib is slow."""
     by_norm = {norm(c): c for c in choices}
     close = difflib.get_close_matches(norm(value), list(by_norm), n=1, cutoff=cutoff)
     if not close:
