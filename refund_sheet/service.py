@@ -95,20 +95,21 @@ def output_values(verdict: Verdict, now: datetime) -> dict[str, object]:
     """The values of the output columns for one verdict (SPEC §2), keyed by canonical key."""
     if verdict.decision is Decision.DONE:
         return {"decision": verdict.decision.value, "sla": Sla.CLOSED.value}
+    risks = "；".join(verdict.risks)
     values: dict[str, object] = {
         "decision": verdict.decision.value,
-        "amount": verdict.amount if verdict.amount is not None else None,
+        "amount": verdict.amount,
         "payer": verdict.payer.value if verdict.payer else None,
         "deadline": verdict.deadline,
         "sla": verdict.sla.value if verdict.sla else None,
-        "risks": "；".join(verdict.risks) or None,
-        "rule_id": verdict.rule_id or None,
-        "explanation": verdict.explanation,
+        "risks": cell_text(risks) if risks else None,  # text that may quote the merchant's cells or 规则
+        "rule_id": cell_text(verdict.rule_id) if verdict.rule_id else None,
+        "explanation": cell_text(verdict.explanation),
         "checked_at": now,
     }
     if verdict.reply is not None:
-        values["reply"] = verdict.reply
-    return {key: cell_text(value) if isinstance(value, str) else value for key, value in values.items()}
+        values["reply"] = cell_text(verdict.reply)
+    return values
 
 
 def compile_or_raise(tables) -> Policy:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -135,7 +136,7 @@ class Policy:
     fingerprint: str = ""
     _reason_index: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
     _category_index: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
-    _memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # text → lookup result
+    _memo: dict = field(default_factory=lambda: defaultdict(dict), compare=False, hash=False, repr=False)  # kind → memo
 
     def reason(self, text: str | None) -> Reason | None:
         """The policy's reason for a free-text 售后原因: exact name or alias first, then the longest name or
@@ -151,7 +152,7 @@ class Policy:
         """Exact match of the normalised text, else the longest entry contained in it; remembered per text."""
         if not text:
             return None
-        memo = self._memo.setdefault(kind, {})
+        memo = self._memo[kind]
         if text not in memo:
             key = norm(text)
             found = index.get(key)
@@ -174,7 +175,7 @@ class Policy:
         return None
 
     def stage(self, name: str, case_type: CaseType | None) -> Stage | None:
-        memo = self._memo.setdefault("stage", {})
+        memo = self._memo["stage"]
         key = (name, case_type)
         if key not in memo:
             memo[key] = next(
@@ -250,7 +251,7 @@ def first_match(policy: Policy, s: Situation) -> tuple[Rule, tuple[str, ...]] | 
     if thresholds is None:
         thresholds = policy._memo["thresholds"] = sorted({r.max_amount for r in policy.rules if r.max_amount is not None})
     key = (s.type, s.group, s.reason, s.delivered, s.in_window, s.category_ok, s.evidence, s.risk, bisect_left(thresholds, s.paid))
-    memo = policy._memo.setdefault("match", {})
+    memo = policy._memo["match"]
     hit = memo.get(key, False)
     if hit is False:
         hit = memo[key] = _first_match(policy, s)
