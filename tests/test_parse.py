@@ -6,7 +6,7 @@ import pytest
 from conftest import BASE, facts_of, judge_row, row
 
 from refund_sheet.engine import Decision
-from refund_sheet.engine.parse import parse_datetime
+from refund_sheet.engine.parse import CellError, parse_datetime
 
 COLUMN = {h: chr(65 + i) for i, h in enumerate(BASE)}  # conftest writes BASE's headers in order: A, B, …
 
@@ -95,7 +95,16 @@ def test_ids_stay_text(cell, order_id):
     ],
 )
 def test_date_times_in_shop_local_time(cell, expected):
-    assert parse_datetime(cell, "Asia/Shanghai") == expected
+    moment = parse_datetime(cell, "Asia/Shanghai")
+    assert moment == expected and moment.tzinfo is None
+
+
+@pytest.mark.parametrize("cell", ["2026-11-19 10:00+08", "2026-11-19 10+08:00", "2026-11-19 24:00", "2026-11-19 10:00:60"])
+def test_export_shaped_text_that_is_not_a_time_is_an_error_not_a_zoned_time(cell):
+    """Regression: the fast reading of 2026-11-19 10:00 (datetime.fromisoformat) accepted a two-digit zone and
+    returned a time with a zone, which the deadline arithmetic cannot compare with the shop's times."""
+    with pytest.raises(CellError):
+        parse_datetime(cell, "Asia/Shanghai")
 
 
 def test_douyin_type_and_evidence_spellings():

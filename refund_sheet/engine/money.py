@@ -9,6 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
+MOST = Decimal(100_000_000)
+_INFINITE = (float("inf"), float("-inf"))  # more than this in one after-sales case is a typo
 
 _MONEY_JUNK = re.compile(r"[\s¥￥,，元]|^RMB|^CNY", re.IGNORECASE)
 
@@ -24,9 +26,11 @@ def parse_money(value: object) -> Decimal:
     Raises ValueError with a short reason for anything else (the caller turns it into a row problem).
     Floats go through ``repr`` so 0.1 stays 0.10, not 0.1000000000000000055….
     """
-    if isinstance(value, bool):
+    if value.__class__ is float and value == value and value not in _INFINITE:  # what a reader gives for a number
+        number = Decimal(repr(value))
+    elif isinstance(value, bool):
         raise ValueError("不是金额")
-    if isinstance(value, Decimal):
+    elif isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError("不是金额")
         number = value
@@ -48,7 +52,7 @@ def parse_money(value: object) -> Decimal:
         raise ValueError("不是金额")
     if number < 0:
         raise ValueError(f"{number} 是负数")
-    if number > Decimal("100000000"):
+    if number > MOST:
         raise ValueError(f"{number} 超出合理范围")
     return cents(number)
 

@@ -150,10 +150,13 @@ class Policy:
 
     def _lookup(self, kind: str, text: str | None, index: dict):
         """Exact match of the normalised text, else the longest entry contained in it; remembered per text."""
-        if not text:
-            return None
         memo = self._memo[kind]
-        if text not in memo:
+        try:
+            return memo[text]
+        except KeyError:
+            pass
+        found = None
+        if text:
             key = norm(text)
             found = index.get(key)
             if found is None:
@@ -161,8 +164,8 @@ class Policy:
                 for name, entry in index.items():
                     if name and name in key and len(name) > longest:
                         found, longest = entry, len(name)
-            memo[text] = found
-        return memo[text]
+        memo[text] = found
+        return found
 
     def category_for_product(self, sku: str | None, product: str | None) -> str | None:
         """类目 from the 商品 table: by 商家编码/商品ID exactly, else the first keyword contained in the name."""

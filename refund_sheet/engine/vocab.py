@@ -9,16 +9,13 @@ import unicodedata
 
 from .model import CaseType, Decision, ReasonGroup
 
-_SPACES = re.compile(r"\s+")
-
-
 @lru_cache(maxsize=1 << 16)
 def norm(text: str) -> str:
     """Fold full-width characters to half-width (（）→()), drop all spaces, lower-case ASCII.
 
     ``应付金额（元）``, ``应付金额(元)`` and ``应付金额 ( 元 )`` all become ``应付金额(元)``.
     """
-    return _SPACES.sub("", unicodedata.normalize("NFKC", text)).lower()
+    return "".join(unicodedata.normalize("NFKC", text).split()).lower()  # split(): the whitespace \s matches
 
 
 def did_you_mean(value: str, choices, cutoff: float = 0.5) -> str:
@@ -55,6 +52,7 @@ _TYPE_WORDS = {
 }
 
 
+@lru_cache(maxsize=4096)  # called for every row with a few distinct words
 def parse_type(text: str, shipped: bool | None) -> CaseType | None:
     """售后类型 from its Chinese or Douyin spelling; plain 仅退款 uses the shipping state when known."""
     key = norm(text)
@@ -94,11 +92,13 @@ _SHIPPED = {norm(w): True for w in ("已发货", "已签收", "运输中", "已�
 }
 
 
+@lru_cache(maxsize=4096)  # called for every row with a few distinct words
 def parse_shipped(text: str) -> bool | None:
     """商品发货状态 → True/False, ``None`` when blank or unknown."""
     return _SHIPPED.get(norm(text))
 
 
+@lru_cache(maxsize=4096)  # called for every row with a few distinct words
 def is_closed(status: str | None) -> bool:
     """SPEC §2: closed when the status says 已完结, 已关闭, or contains 成功/关闭 (退款成功, 售后关闭, 换货成功)."""
     if not status:
@@ -110,6 +110,7 @@ def is_closed(status: str | None) -> bool:
 _DECISION_WORDS = {norm(d.value): d for d in Decision} | {norm(d.name): d for d in Decision}
 
 
+@lru_cache(maxsize=4096)  # called for every row with a few distinct words
 def parse_decision(text: str) -> Decision | None:
     """A decision written as its 中文 label (全额退款) or its code (REFUND_FULL)."""
     return _DECISION_WORDS.get(norm(text))
