@@ -16,7 +16,7 @@ from functools import lru_cache
 from .batching import without_gc_pauses
 from .model import CaseType, Decision, Facts, Payer, ReasonGroup, Risk, Sla, Verdict
 from .money import ZERO, cents, percent_of, yuan
-from .policy import Category, Policy, Situation, first_match
+from .policy import Category, Policy, Reason, Situation, first_match
 from .vocab import did_you_mean, norm, waiting_for_buyer
 
 MERCHANT_FAULT = frozenset({ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM, ReasonGroup.NOT_RECEIVED})
@@ -152,16 +152,29 @@ def refund_amount(
     return amount, how
 
 
-def situation_of(f: Facts, policy: Policy, risky: bool) -> tuple[Situation, Category | None, list[str], datetime | None]:
+def _words(policy: Policy, reason_text: str | None, category_text: str | None) -> tuple[Reason | None, Category | None, tuple[str, ...]]:
+    """The policy's reason and category for a case's words, with a note for each it does not know; remembered
+    per pair of words (a register has few)."""
+    memo = policy._memo["words"]
+    key = (reason_text, category_text)
+    found = memo.get(key)
+    if found is None:
+        notes = []
+        reason = policy.reason(reason_text)
+        if reason is None:
+            choices = [r.name for r in policy.reasons]
+            notes.append(f"原因“{reason_text}”不在规则!原因 表中，按“其他”处理{did_you_mean(reason_text or '', choices)}")
+        category = policy.category(category_text)
+        if category is None:
+            names = [c.name for c in policy.categories]
+            notes.append(f"类目“{category_text}”不在规则!类目 表中，无法判断无理由退货{did_you_mean(category_text or '', names)}")
+        found = memo[key] = (reason, category, tuple(notes))
+    return found
+
+
+def situation_of(f: Facts, policy: Policy, risky: bool) -> tuple[Situation, Category | None, tuple[str, ...], datetime | None]:
     """What the rule conditions look at, plus notes for the explanation and the window's end."""
-    notes: list[str] = []
-    reason = policy.reason(f.reason)
-    if reason is None:
-        notes.append(f"原因“{f.reason}”不在规则!原因 表中，按“其他”处理{did_you_mean(f.reason or '', [r.name for r in policy.reasons])}")
-    category = policy.category(f.category)
-    if category is None:
-        names = [c.name for c in policy.categories]
-        notes.append(f"类目“{f.category}”不在规则!类目 表中，无法判断无理由退货{did_you_mean(f.category or '', names)}")
+    reason, category, notes = _words(policy, f.reason, f.category)
     window_end = None
     in_window = None
     if category is not None and f.delivered_at is not None and f.requested_at is not None:

@@ -92,6 +92,8 @@ def parse_datetime(value: object, tz: str) -> datetime:
     """A date-time cell in the shop's local time: an Excel date, a serial number, or text such as
     ``2026-11-19 10:00``, ``2026/11/19 10:00``, ``2026年11月19日``, ``2026-11-19T02:00:00Z``.
     A year outside 1954–2119 (``9999-12-31``, ``0001-01-01``) is a CellError."""
+    if value.__class__ is datetime and value.tzinfo is None and not value.microsecond and value.year in YEARS:
+        return value  # a date-time cell, as readers give most of them: nothing to do
     moment = _parse_datetime(value, tz)
     if moment.year not in YEARS:
         raise CellError(f"“{value}” 的年份 {moment.year} 不合理（应在 {YEARS.start}–{YEARS.stop - 1} 之间）")
