@@ -88,9 +88,13 @@ def measure(source: Path, reps: int) -> dict[str, list[tuple[float, float]]]:
     return results
 
 
-def in_process(rows: int = 20000) -> dict[str, float]:
-    """One cold measurement of the engine, replies and REFUND_CHECK, in a fresh process (run with --engine):
-    every memo and cache starts empty, as in a real run."""
+SHAPES = ("tracker cells", "export text")
+
+
+def in_process(shape: str, rows: int = 20000) -> dict[str, float]:
+    """One cold measurement of the engine on cells of one shape, in a fresh process (run with --engine SHAPE):
+    every memo and cache starts empty, as in a real run. The export-text process then also times reply rendering
+    and REFUND_CHECK over 10k rows (the latter as a recalculation in Excel's long-running Python process)."""
     from refund_sheet import excel, replies
     from refund_sheet.engine import default_policy, judge_all
     from refund_sheet.engine.columns import INPUT_COLUMNS, map_headers
@@ -100,48 +104,48 @@ def in_process(rows: int = 20000) -> dict[str, float]:
     data = sample_rows(NOW, rows)
     headers = [c.header for c in INPUT_COLUMNS]
     found = map_headers(headers)
-    # Cells as a file gives them: text IDs, numbers, date-times as text like the Douyin export
-    values = [
-        [
-            (v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else float(v) if hasattr(v, "as_tuple") else v)
-            for v in (r.get(c.key) for c in INPUT_COLUMNS)
-        ]
-        for r in data
-    ]
-    numbered = list(enumerate(values, start=2))
+    # Cells as a file gives them: a tracker's date cells and numbers (what calamine reads for `check`), or the
+    # Douyin export's text date-times (the harder case: every distinct text is parsed)
+    cells = [[float(v) if hasattr(v, "as_tuple") else v for v in (r.get(c.key) for c in INPUT_COLUMNS)] for r in data]
+    texts = [[v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else v for v in row] for row in cells]
+    values = cells if shape == SHAPES[0] else texts
     policy = default_policy()
+    numbered = list(enumerate(values, start=2))
     start = time.perf_counter()
     facts = Reader(found, {}, "退款登记", policy).read_all(numbered)
     parse = time.perf_counter() - start
     start = time.perf_counter()
     verdicts = judge_all(facts, policy, NOW)
     judge = time.perf_counter() - start
+    figures = {
+        f"parse rows/s ({shape})": rows / parse,
+        f"judge rows/s ({shape})": rows / judge,
+        f"engine rows/s, parse + judge ({shape})": rows / (parse + judge),
+    }
+    if shape == SHAPES[0]:
+        return figures
     render = replies.make_renderer(policy)
     start = time.perf_counter()
     for f, v in zip(facts, verdicts):
         render(f, v)
     reply = time.perf_counter() - start
-    grid = [headers] + values[:10000]
+    grid = [headers] + texts[:10000]
     start = time.perf_counter()
     table = excel.REFUND_CHECK(grid, None, NOW)  # as a cell calls it: no replies unless asked
     udf = time.perf_counter() - start
     assert len(table) == 10001
-    return {
-        "parse rows/s": rows / parse,
-        "judge rows/s": rows / judge,
-        "engine rows/s (parse + judge)": rows / (parse + judge),
-        "replies rows/s": rows / reply,
-        "REFUND_CHECK 10k rows (s)": udf,
-    }
+    return figures | {"replies rows/s": rows / reply, "REFUND_CHECK 10k rows (s)": udf}
 
 
 def engine_figures(reps: int) -> dict[str, float]:
     """Medians of ``reps`` cold measurements, each in its own process."""
     runs = [
-        json.loads(subprocess.run([sys.executable, __file__, "--engine"], check=True, capture_output=True).stdout)
+        json.loads(subprocess.run([sys.executable, __file__, "--engine", shape], check=True, capture_output=True).stdout)
         for _ in range(reps)
+        for shape in SHAPES
     ]
-    return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+    names = dict.fromkeys(name for run in runs for name in run)
+    return {name: statistics.median(run[name] for run in runs if name in run) for name in names}
 
 
 def main() -> None:
@@ -149,7 +153,7 @@ def main() -> None:
         build_here(int(sys.argv[2]), Path(sys.argv[3]))
         return
     if sys.argv[1:2] == ["--engine"]:
-        print(json.dumps(in_process()))
+        print(json.dumps(in_process(sys.argv[2])))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000, 100000])

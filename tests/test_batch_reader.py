@@ -63,6 +63,17 @@ def test_values_equal_across_types_are_not_confused(header, values):
         assert [bool(f.problems) for f in together] == [False, True, False, False]
 
 
+class Text(str):
+    """Text of a str subclass, as a caller other than the readers here might pass."""
+
+
+def test_text_of_a_str_subclass_is_read_as_text():
+    """Regression (review): blank and error checks looked for exactly str, so Text("  ") was “不是金额”."""
+    [f] = read_both([row(签收时间=Text("  "), 运费=Text(" "), 凭证=Text("#N/A"), 售后类型="换货", 申请金额=Text(" "))])[0]
+    assert (f.delivered_at, f.shipping_fee, f.evidence, f.requested) == (None, Decimal("0.00"), False, Decimal("0.00"))
+    assert [(p.field, p.message) for p in f.problems] == [("凭证", "是 Excel 错误值 #N/A")]
+
+
 def test_a_remembered_failure_is_reported_on_every_row_with_its_own_location():
     rows = [row(**{"实付金额": "九十九", "售后单号": f"AS{i}"}) for i in range(3)]
     together, _ = read_both(rows)

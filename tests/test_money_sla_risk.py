@@ -23,7 +23,13 @@ def test_percent_rounds_half_up(amount, percent, expected):
     [("¥1,299.50", "1299.50"), ("12.5元", "12.50"), (0.1, "0.10"), (45, "45.00"), ("￥ 8", "8.00"), (19.995, "20.00")],
 )
 def test_money_cells(cell, expected):
-    assert parse_money(cell) == Decimal(expected)
+    assert str(parse_money(cell)) == expected
+
+
+@pytest.mark.parametrize("cell", ["-0", -0.0, "-0.00"])
+def test_minus_zero_is_zero(cell):
+    """Regression (review of the engine's speed work): -0 read as Decimal('-0.00'), shown as ¥-0.00."""
+    assert str(parse_money(cell)) == "0.00"
 
 
 @pytest.mark.parametrize("cell", ["abc", "-5", -1, True, float("nan"), "1e99"])
@@ -73,6 +79,11 @@ def test_waiting_for_the_buyer_has_no_merchant_deadline():
 def test_amount_never_exceeds_paid_plus_shipping():
     v = judge_row(售后原因="商品破损", 凭证="是", 实付金额="99", 运费="10", 申请金额="109")
     assert v.amount == Decimal("109.00")
+
+
+def test_a_zero_refund_is_plain_zero():
+    v = judge_row(售后原因="商品破损", 凭证="是", 申请金额="0")
+    assert str(v.amount) == "0.00" and "¥-" not in v.explanation
 
 
 # ------------------------------------------------------------------------------------------------ risks

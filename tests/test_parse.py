@@ -90,6 +90,7 @@ def test_ids_stay_text(cell, order_id):
         ("2026-11-19", datetime(2026, 11, 19, 0, 0)),
         ("2026-11-19T02:00:00Z", datetime(2026, 11, 19, 10, 0)),  # UTC → shop time
         ("2026-11-19T10:00:00+08:00", datetime(2026, 11, 19, 10, 0)),
+        ("2026-11-18 09:00.50", datetime(2026, 11, 18, 9, 0)),  # a fraction is dropped, as for every time
         (46345.5, datetime(2026, 11, 19, 12, 0)),  # an Excel serial number
         (datetime(2026, 11, 19, 10, 0, 0, 500), datetime(2026, 11, 19, 10, 0)),
     ],
@@ -99,10 +100,15 @@ def test_date_times_in_shop_local_time(cell, expected):
     assert moment == expected and moment.tzinfo is None
 
 
-@pytest.mark.parametrize("cell", ["2026-11-19 10:00+08", "2026-11-19 10+08:00", "2026-11-19 24:00", "2026-11-19 10:00:60"])
+@pytest.mark.parametrize(
+    "cell",
+    ["2026-11-19 10:00+08", "2026-11-19 10+08:00", "2026-11-19 24:00", "2026-11-19 10:00:60", "2026-11-19 20122200",
+     "2026-11-18T090000.5"],
+)
 def test_export_shaped_text_that_is_not_a_time_is_an_error_not_a_zoned_time(cell):
     """Regression: the fast reading of 2026-11-19 10:00 (datetime.fromisoformat) accepted a two-digit zone and
-    returned a time with a zone, which the deadline arithmetic cannot compare with the shop's times."""
+    returned a time with a zone, which the deadline arithmetic cannot compare with the shop's times, and took
+    compact times (20122200) the pattern refuses."""
     with pytest.raises(CellError):
         parse_datetime(cell, "Asia/Shanghai")
 

@@ -146,7 +146,7 @@ def refund_amount(
     most = f.paid + f.shipping_fee
     if amount > most:
         amount = most
-    if amount < ZERO:
+    if amount <= ZERO:  # -0.00 too
         amount = ZERO
     amount = cents(amount)
     return amount, how

@@ -52,6 +52,8 @@ def parse_money(value: object) -> Decimal:
         raise ValueError("不是金额")
     if number < 0:
         raise ValueError(f"{number} 是负数")
+    if not number:
+        return ZERO  # "-0" and -0.0 as well: never ¥-0.00
     if number > MOST:
         raise ValueError(f"{number} 超出合理范围")
     return cents(number)

@@ -103,7 +103,10 @@ def parse_datetime(value: object, tz: str) -> datetime:
 def _parse_datetime(value: object, tz: str) -> datetime:
     if value.__class__ is str:
         text = value.strip()
-        if len(text) in (16, 19) and text[4] == "-" and text[7] == "-" and text[10] in " T":
+        if (
+            len(text) in (16, 19) and text[4] == "-" and text[7] == "-" and text[10] in " T" and text[13] == ":"
+            and (len(text) == 16 or text[16] == ":")  # fromisoformat also takes 20122200 and 09:00.50: not here
+        ):
             try:  # 2026-11-19 10:00[:00], the export's own format: read in C
                 moment = datetime.fromisoformat(text)
             except ValueError:
@@ -173,7 +176,9 @@ class _Column:
     def __init__(self, convert, remember: bool) -> None:
         self.convert, self.remember = convert, remember
         self.memos: dict[object, dict] = {}
-        self.failures = not remember  # whether a cell may have failed: any memo holds a _Failed, or no memo
+        # Whether a cell may have failed: any memo holds a _Failed, or there is no memo. Never reset: a memo keeps
+        # its failures, and checking a column for them is cheap.
+        self.failures = not remember
 
     def convert_all(self, cells: list) -> list:
         """Each cell converted: the value, ``None`` for blank, or a ``_Failed`` (only if ``failures``)."""
@@ -185,21 +190,25 @@ class _Column:
             ]
         classes = set(map(type, cells))
         numeric = classes & _NUMBERS
-        mixed = len(numeric) > 1
-        keys = [(v.__class__, v) if v.__class__ in _NUMBERS else v for v in cells] if mixed else cells
-        kind = "mixed" if mixed else next(iter(numeric), None)
+        exact = len(numeric) > 1 or Decimal in numeric  # Decimal 1 == 1.00 but reads as “1” and “1.00”
+        kind = "exact" if exact else next(iter(numeric), None)
         memo = self.memos.get(kind)
         if memo is None or len(memo) > MEMO_LIMIT:
             memo = self.memos[kind] = {None: None}
         try:
-            if tuple in classes:  # nothing a reader gives, and it would pass for a (type, value) key
+            if tuple in classes:  # nothing a reader gives, and it would pass for an exact key
                 raise TypeError
+            if exact:
+                keys = [(v.__class__, str(v)) if v.__class__ in _NUMBERS else v for v in cells]
+                values = dict(zip(keys, cells))
+            else:
+                keys = values = cells  # type: ignore[assignment]
             new = dict.fromkeys(keys).keys() - memo.keys()
         except TypeError:  # an unhashable value (a list, Decimal("sNaN")): no memo for this batch
             self.failures = True
             return [None if value is None else self._one(value) for value in cells]
         for key in new:
-            hit = memo[key] = self._one(key[1] if mixed and key.__class__ is tuple else key)
+            hit = memo[key] = self._one(values[key] if exact else key)
             self.failures = self.failures or hit.__class__ is _Failed
         return list(map(memo.__getitem__, keys))
 
@@ -209,7 +218,9 @@ class _Column:
 
 def _convert(convert, value: object):
     """One non-empty cell through its column's converter: the value, ``None`` for blank, or a ``_Failed``."""
-    if value.__class__ is str:
+    if value.__class__ is float and value == 0:
+        value = 0.0  # not -0.0: equal as a key, so the memo may hand either's result to the other
+    if isinstance(value, str):
         text = value.strip()
         if not text:
             return None
@@ -315,7 +326,7 @@ class Reader:
             requested = ZERO
         override = parse_decision(override_text) if override_text else None
         problems = ()
-        if (
+        if (  # a quick test that nothing is wrong; it must catch everything _problems reports
             failed
             or case_id is None
             or order_id is None
