@@ -39,10 +39,10 @@ class Decision(str, Enum):
     @property
     def refunds(self) -> bool:
         """True for decisions that pay money back."""
-        return self in _REFUNDING
+        return self in REFUNDING
 
 
-_REFUNDING = frozenset({Decision.REFUND_FULL, Decision.REFUND_PARTIAL, Decision.RETURN_REFUND})
+REFUNDING = frozenset({Decision.REFUND_FULL, Decision.REFUND_PARTIAL, Decision.RETURN_REFUND})
 
 ENGLISH_DECISION = {
     Decision.REFUND_FULL: "Full refund",

@@ -267,6 +267,7 @@ FIELDS = (
 )
 _NOWHERE = 1 << 30  # the position of an absent column: past the end of any row
 _REQUESTED = [key for key, _, _ in FIELDS].index("requested")
+NO_MONEY = frozenset({CaseType.EXCHANGE, CaseType.RESEND})  # no 申请金额 needed: a blank one is 0
 
 
 class Reader:
@@ -307,22 +308,23 @@ class Reader:
                     failed.setdefault(index, {})[field] = converted[index].message
                     converted[index] = None
             columns.append(converted)
-        return [self._facts(cells, failed.get(index), numbers[index]) for index, cells in enumerate(zip(*columns))]
+        facts = self._facts
+        if not failed:  # the usual register
+            return [facts(cells, None, number) for number, cells in zip(numbers, zip(*columns))]
+        return [facts(cells, failed.get(index), numbers[index]) for index, cells in enumerate(zip(*columns))]
 
     def _facts(self, cells: list, failed: dict[int, str] | None, row: int) -> Facts:
         (case_id, order_id, buyer, product, sku, shipped_text, delivered_at, status, type_text, category, reason,
          paid, requested, shipping_fee, requested_at, override_text, platform_deadline, evidence,
          return_received_at, platform_risk, note) = cells
-        policy = self.policy
         shipped = parse_shipped(shipped_text) if shipped_text else None
         if shipped is None and delivered_at is not None:
             shipped = True
         closed = is_closed(status)
         case_type = parse_type(type_text, shipped) if type_text else None
         if category is None:
-            category = policy.category_for_product(sku, product)
-        no_money = case_type is CaseType.EXCHANGE or case_type is CaseType.RESEND
-        if requested is None and no_money and not (failed and _REQUESTED in failed):
+            category = self.policy.category_for_product(sku, product)
+        if requested is None and case_type in NO_MONEY and not (failed and _REQUESTED in failed):
             requested = ZERO
         override = parse_decision(override_text) if override_text else None
         problems = ()

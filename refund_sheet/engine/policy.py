@@ -180,11 +180,12 @@ class Policy:
     def stage(self, name: str, case_type: CaseType | None) -> Stage | None:
         memo = self._memo["stage"]
         key = (name, case_type)
-        if key not in memo:
-            memo[key] = next(
+        found = memo.get(key, memo)  # the memo itself stands for "not looked up yet"
+        if found is memo:
+            found = memo[key] = next(
                 (s for s in self.stages if s.name == name and (s.types is None or case_type in s.types)), None
             )
-        return memo[key]
+        return found
 
 
 # ---------------------------------------------------------------------------------------------- matching

@@ -136,6 +136,7 @@ def split_list(text: str) -> list[str]:
     return [part.strip() for part in _LIST_SPLIT.split(text) if part.strip()]
 
 
+@lru_cache(maxsize=1024)  # called for every open case with a few distinct statuses
 def waiting_for_buyer(status: str | None) -> bool:
     """The merchant has answered and the case waits for the buyer (待买家退货, 待买家处理…): no merchant deadline."""
     return bool(status) and "待买家" in norm(status)
