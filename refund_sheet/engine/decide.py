@@ -17,7 +17,7 @@ from .batching import without_gc_pauses
 from .model import REFUNDING, CaseType, Decision, Facts, Payer, ReasonGroup, Risk, Sla, Verdict
 from .money import ZERO, cents, percent_of, yuan
 from .policy import Category, Policy, Reason, Situation, first_match
-from .vocab import did_you_mean, norm, waiting_for_buyer
+from .vocab import did_you_mean, fold, norm, waiting_for_buyer
 
 MERCHANT_FAULT = frozenset({ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM, ReasonGroup.NOT_RECEIVED})
 # The members compared for every case, read once: reading ``Decision.DONE`` from an Enum class costs about 50 ns in
@@ -36,7 +36,8 @@ def risks_of_all(all_facts: Sequence[Facts], policy: Policy) -> list[tuple[str, 
     once: each buyer's request times sorted, each order and item's open cases listed.
     """
     p = policy.params
-    buyers = [norm(f.buyer) if f.buyer and f.requested_at else None for f in all_facts]
+    names = {name: fold(name) for name in {f.buyer for f in all_facts if f.buyer and f.requested_at}}
+    buyers = [names[f.buyer] if f.buyer and f.requested_at else None for f in all_facts]
     items = [(f.order_id, norm(f.sku or f.product or "")) if not f.closed and f.order_id and f.case_id else None for f in all_facts]
     # Most buyers ask once and most items have one case: only the others need their times and cases listed.
     buyer_cases, item_cases = Counter(buyers), Counter(items)

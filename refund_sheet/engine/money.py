@@ -64,7 +64,7 @@ def percent_of(amount: Decimal, percent: Decimal) -> Decimal:
     return cents(amount * percent / HUNDRED)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1 << 16)  # a 100,000-row register has tens of thousands of distinct amounts
 def yuan(amount: Decimal | None) -> str:
     """¥12.50, the way replies and explanations show money (remembered: a batch repeats its amounts)."""
     if amount is None:

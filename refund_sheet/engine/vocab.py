@@ -9,13 +9,19 @@ import unicodedata
 
 from .model import CaseType, Decision, ReasonGroup
 
-@lru_cache(maxsize=1 << 16)
-def norm(text: str) -> str:
+def fold(text: str) -> str:
     """Fold full-width characters to half-width (（）→()), drop all spaces, lower-case ASCII.
 
     ``应付金额（元）``, ``应付金额(元)`` and ``应付金额 ( 元 )`` all become ``应付金额(元)``.
     """
     return "".join(unicodedata.normalize("NFKC", text).split()).lower()  # split(): the whitespace \s matches
+
+
+@lru_cache(maxsize=1 << 16)
+def norm(text: str) -> str:
+    """``fold``, remembered: for words that repeat (headers, reasons, statuses). A batch's many buyer names are
+    folded once each by the caller instead, so they do not push the words out."""
+    return fold(text)
 
 
 def did_you_mean(value: str, choices, cutoff: float = 0.5) -> str:
