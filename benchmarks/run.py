@@ -164,7 +164,7 @@ def main() -> None:
     lines = [
         f"Run on {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
         f"medians of {args.reps} repetitions; command: `.venv/bin/python benchmarks/run.py "
-        f"--sizes {' '.join(map(str, args.sizes))} --reps {args.reps}`",
+        f"--sizes {' '.join(map(str, args.sizes))} --reps {args.reps} --engine-reps {args.engine_reps}`",
         "",
         "| rows | baseline s | check s | time ratio | baseline MiB | check MiB | memory ratio | check s / 1k rows | check MiB / 1k rows |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
