@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .engine import Decision, Facts, Policy, Sla, Verdict, compile_policy, judge_all, now_in
 from .engine.batching import without_gc_pauses
-from .engine.columns import cell_text, map_headers
+from .engine.columns import cell_text, column_letter, map_headers
 from .engine.parse import Reader
 from .errors import PolicyError
 from .lock import one_run_at_a_time
@@ -419,7 +419,7 @@ def check_grid(
             new_headers.append(column.header)
     width = max(width, max(len(headers), used) + len(new_headers))
     body = [list(r) + [None] * (width - len(r)) for r in grid[header_row + 1 :]]
-    letters = {k: _col_letter(i + 1) for k, i in found.items()}
+    letters = {k: column_letter(i + 1) for k, i in found.items()}
     picked = [
         (header_row + 1 + i + 1, values)
         for i, values in enumerate(body)
@@ -436,12 +436,6 @@ def check_grid(
             if key in places:
                 target[places[key]] = value
     return GridResult(header_row, columns, tuple(new_headers), tuple(tuple(r) for r in block), evaluation)
-
-
-def _col_letter(index: int) -> str:
-    from .engine.policy import _letter
-
-    return _letter(index)
 
 
 def new_tracker(path: Path, overwrite: bool = False) -> Path:

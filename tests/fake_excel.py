@@ -12,6 +12,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from refund_sheet.engine.columns import column_letter
+
 
 @dataclass(frozen=True)
 class CellError:
@@ -25,14 +27,6 @@ class Formula:
     """A cell Excel would evaluate; the handlers must never create one from data."""
 
     text: str
-
-
-def letter(column: int) -> str:
-    text = ""
-    while column:
-        column, rest = divmod(column - 1, 26)
-        text = chr(65 + rest) + text
-    return text
 
 
 def parse_cell(text: str) -> tuple[int, int]:
@@ -55,8 +49,8 @@ class Range:
 
     @property
     def address(self) -> str:
-        first = f"${letter(self.column)}${self.row}"
-        return first if (self.row, self.column) == (self.bottom, self.right) else f"{first}:${letter(self.right)}${self.bottom}"
+        first = f"${column_letter(self.column)}${self.row}"
+        return first if (self.row, self.column) == (self.bottom, self.right) else f"{first}:${column_letter(self.right)}${self.bottom}"
 
     def options(self, ndim: int | None = None, err_to_str: bool = False, **_) -> Range:
         return Range(self.sheet, self.row, self.column, self.bottom, self.right, ndim, err_to_str)

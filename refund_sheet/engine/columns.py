@@ -8,6 +8,15 @@ from dataclasses import dataclass
 from .vocab import did_you_mean, norm
 
 
+def column_letter(index: int) -> str:
+    """1 → A, 27 → AA: the engine's own, for problem locations (openpyxl stays out of the engine)."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 @dataclass(frozen=True)
 class Column:
     key: str

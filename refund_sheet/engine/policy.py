@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import defaults
 from .calendar import WorkCalendar
+from .columns import column_letter
 from .model import CaseType, Decision, Loc, Payer, Problem, ReasonGroup
 from .vocab import (
     DECISION_CHOICES,
@@ -284,7 +285,7 @@ def default_tables() -> dict[str, list[TableRow]]:
         first_row, first_col = policy_layout()[name]
         tables[name] = [
             {
-                header: PolicyCell(text, Loc("规则", first_row + i, _letter(first_col + j)))
+                header: PolicyCell(text, Loc("规则", first_row + i, column_letter(first_col + j)))
                 for j, (header, text) in enumerate(zip(headers, row))
             }
             for i, row in enumerate(rows)
@@ -325,7 +326,7 @@ def policy_tables_from_grid(grid, sheet: str = "规则") -> dict[str, list[Table
             continue
         tables[current].append(
             {
-                header: PolicyCell(texts[col] if col < len(texts) else "", Loc(sheet, index, _letter(col + 1)))
+                header: PolicyCell(texts[col] if col < len(texts) else "", Loc(sheet, index, column_letter(col + 1)))
                 for col, header in headers
             }
         )
@@ -343,15 +344,6 @@ def _cell_text(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value).strip()
-
-
-def _letter(index: int) -> str:
-    """1 → A, 27 → AA."""
-    letters = ""
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 class _Compiler:
