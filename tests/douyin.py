@@ -6,6 +6,9 @@ import csv
 from pathlib import Path
 
 import openpyxl
+from policy_edit import add_row
+
+from refund_sheet.workbook.build import build_tracker, deterministic_bytes
 
 HEADERS = [
     "售后单号", "订单号", "商品单号", "商品名称", "商品ID", "商家编码", "商品规格", "商品数量", "应付金额（元）",
@@ -15,6 +18,14 @@ HEADERS = [
     "收件人电话", "省", "市", "区", "详细地址", "店铺名称", "店铺ID", "售后来源", "仲裁状态", "仲裁结果", "退款方式",
     "退款时间", "客服备注", "优惠金额（元）", "平台补贴（元）", "支付方式", "是否极速退款", "售后完结时间",
 ]
+
+
+def tracker_for_export(path: Path) -> Path:
+    """A new tracker whose 商品 table gives the export's products a 类目 (by 商家编码 TS-001, by 马克杯 in the name)."""
+    path.write_bytes(deterministic_bytes(build_tracker()))
+    add_row(path, "商品", {"商家编码": "TS-001", "类目": "服装"})
+    add_row(path, "商品", {"商品名称关键词": "马克杯", "类目": "家居"})
+    return path
 
 
 def export_row(case_id: str, order_id: str, **fields) -> dict:

@@ -9,12 +9,11 @@ import openpyxl
 import pytest
 import xlwings as xw
 from conftest import HEADERS, NOW, row
-from douyin import CASES, export_row, write_export
+from douyin import CASES, export_row, tracker_for_export, write_export
 from fake_excel import Book, Formula, parse_cell
-from policy_edit import add_row
 
 from refund_sheet import excel, service, stats
-from refund_sheet.workbook.build import LOG_HEADERS, build_tracker, deterministic_bytes
+from refund_sheet.workbook.build import LOG_HEADERS
 
 @pytest.fixture
 def click(monkeypatch):
@@ -54,11 +53,7 @@ def records(book: Book) -> dict[str, dict]:
 
 @pytest.fixture
 def tracker(tmp_path):
-    path = tmp_path / "退款登记.xlsx"
-    path.write_bytes(deterministic_bytes(build_tracker()))
-    add_row(path, "商品", {"商家编码": "TS-001", "类目": "服装"})
-    add_row(path, "商品", {"商品名称关键词": "马克杯", "类目": "家居"})
-    return path
+    return tracker_for_export(tmp_path / "退款登记.xlsx")
 
 
 # ------------------------------------------------------------------------------------------------ 导入售后单

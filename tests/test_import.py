@@ -7,21 +7,15 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from conftest import NOW, read_register
-from douyin import CASES, HEADERS, write_export
-from policy_edit import add_row
+from douyin import CASES, HEADERS, tracker_for_export, write_export
 
 from refund_sheet import service
 from refund_sheet.cli import main
 from refund_sheet.errors import WorkbookError
-from refund_sheet.workbook.build import build_tracker, deterministic_bytes
 
 @pytest.fixture
 def tracker(tmp_path):
-    path = tmp_path / "退款登记.xlsx"
-    path.write_bytes(deterministic_bytes(build_tracker()))
-    add_row(path, "商品", {"商家编码": "TS-001", "类目": "服装"})
-    add_row(path, "商品", {"商品名称关键词": "马克杯", "类目": "家居"})
-    return path
+    return tracker_for_export(tmp_path / "退款登记.xlsx")
 
 
 @pytest.mark.parametrize("name, encoding", [("export.xlsx", None), ("export.csv", "gb18030"), ("export.csv", "utf-8-sig")])
