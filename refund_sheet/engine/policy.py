@@ -181,11 +181,13 @@ class Policy:
     def stage(self, name: str, case_type: CaseType | None) -> Stage | None:
         memo = self._memo["stage"]
         key = (name, case_type)
-        found = memo.get(key, memo)  # the memo itself stands for "not looked up yet"
-        if found is memo:
-            found = memo[key] = next(
-                (s for s in self.stages if s.name == name and (s.types is None or case_type in s.types)), None
-            )
+        try:
+            return memo[key]
+        except KeyError:
+            pass
+        found = memo[key] = next(
+            (s for s in self.stages if s.name == name and (s.types is None or case_type in s.types)), None
+        )
         return found
 
 
