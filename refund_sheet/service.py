@@ -191,45 +191,81 @@ def check_file(
     only_rows: set[int] | None = None,
     source: str = "refund-sheet check",
     progress: Progress | None = None,
-    engine: str = "auto",
     _before_replace=None,
 ) -> CheckResult:
     """Process a tracker file: judge every open case, fill the output columns, save atomically with a backup.
 
-    A run that saves also rebuilds 统计 and appends one row to 记录 naming ``source`` (the command or button).
-    Nothing is written when anything fails (bad policy, unreadable file, broken template): the file stays as it was.
-    ``engine`` picks how the file is read and written ("auto", "fast" or "openpyxl"; see ``workbook.load_register``);
-    both give the same workbook.
+    Only rows whose outputs change are written (and stamped with 检查时间); a run that changes nothing writes
+    nothing, whatever its "now". A run that saves also rebuilds 统计 when it changed and appends one row to 记录
+    naming ``source`` (the command or button). Nothing is written when anything fails (bad policy, unreadable
+    file, broken template): the file stays as it was.
     """
-    from . import workbook as wbk
     from .replies import make_renderer
+    from .workbook import apply, save_atomic
+    from .workbook.read import Tracker, output_columns
+    from .workbook.write import PackageEdit
 
     path = Path(path)
     target = Path(out) if out else path
     if progress:
         progress("打开", 0, None)
-    loaded = wbk.load_register(path, engine if only_rows is None else "openpyxl")
-    wb, reg = loaded.wb, loaded.reg
-    policy = compile_or_raise(wbk.read_policy_tables(wb))
+    tracker = Tracker(path)
+    reg = tracker.register
+    policy = compile_or_raise(tracker.policy_tables())
     now = now or now_in(policy.params.timezone)
     renderer = make_renderer(policy, lang=lang, templates=templates)
-    rows = loaded.rows
+    rows = tracker.rows
     if only_rows is not None:
         rows = [r for r in rows if r[0] in only_rows]
     evaluation = evaluate(reg.headers, rows, reg.sheet, policy, now, renderer, reg.letters(), progress)
-    columns = wbk.output_columns(reg, loaded.used_col)
+    columns, new_headers = output_columns(tracker)
     result = CheckResult(path=path, out=target, fingerprint=policy.fingerprint)
     tally(result, evaluation)
-    result.changed = loaded.write(columns, zip(evaluation.rows, evaluation.outputs))
-    board = dashboard_of(wb, reg, policy, now, *((evaluation, rows) if only_rows is None else ()))
-    if result.changed == 0 and not reg.added and target == path and not board.stale:
-        return result  # a second run with the same "now": nothing to change, the file is not touched
-    record_run(wb, board, result, source, policy)
+    updates = changed_outputs(tracker, columns, evaluation)
+    result.changed = len(updates)
+    board = dashboard_of(tracker, policy, now, *((evaluation, rows) if only_rows is None else ()))
+    if not updates and not new_headers and target == path and not board.moved:
+        return result  # nothing moved: the file is not touched, whatever "now" says
+    edit = PackageEdit(tracker.package)
+    apply.write_outputs(edit, tracker, columns, new_headers, updates)
+    record_run(edit, tracker, board, result, source, policy)
     if progress:
         progress("保存", 0, None)
-    result.backup = wbk.save_atomic(loaded.payload(), target, _before_replace=_before_replace)
+    result.backup = save_atomic(edit.write, target, _before_replace=_before_replace)
     result.saved = True
     return result
+
+
+def changed_outputs(tracker, columns: dict[str, int], evaluation: Evaluation) -> list[tuple[int, dict[str, object]]]:
+    """(row, outputs) for each judged row whose outputs differ from what its cells hold, 检查时间 aside: only
+    those are written, and 检查时间 then says when a row's outputs last changed."""
+    changed = []
+    for number, outputs in zip(evaluation.rows, evaluation.outputs):
+        for key, value in outputs.items():
+            if key != "checked_at" and not same_value(tracker.old_value(number, columns[key]), value):
+                changed.append((number, outputs))
+                break
+    return changed
+
+
+def same_value(old: object, new: object) -> bool:
+    """Whether a cell already holds the value a run would write.
+
+    Values read back are compared by what they mean: 20 or 20.0 is ¥20.00; a date-time read as a whole day
+    (calamine gives a ``date`` for midnight) or a hair off from float rounding is the same moment.
+    """
+    from datetime import date
+    from decimal import Decimal
+
+    if isinstance(new, Decimal) and isinstance(old, (int, float, Decimal)) and not isinstance(old, bool):
+        return Decimal(str(old)) == new
+    if isinstance(new, datetime) and isinstance(old, date):
+        if not isinstance(old, datetime):
+            old = datetime(old.year, old.month, old.day)
+        return abs((old.replace(tzinfo=None) - new.replace(tzinfo=None)).total_seconds()) < 0.5
+    if new in (None, "") and old in (None, ""):
+        return True
+    return old == new
 
 
 # ------------------------------------------------------------------------------------------------ 统计 and 记录
@@ -242,35 +278,49 @@ class Board:
     dashboard: object  # stats.Dashboard
     plan: object  # stats.Plan
     stale: bool
+    moved: bool = True  # stale in more than the figures that follow the clock (the open cases' waiting hours)
 
 
-def dashboard_of(
-    wb, reg, policy: Policy, now: datetime, evaluation: Evaluation | None = None, rows: list | None = None
-) -> Board:
-    """The dashboard of the whole register in ``wb``, keeping the 订单数 lines the merchant typed on 统计.
+def dashboard_of(tracker, policy: Policy, now: datetime, evaluation: Evaluation | None = None, rows: list | None = None) -> Board:
+    """The dashboard of the whole register of ``tracker``, keeping the 订单数 lines the merchant typed on 统计.
 
     ``evaluation`` (and the ``rows`` it was made from) are reused when they cover every row (a full check);
     otherwise the register is judged again without replies (a selection run still gets a dashboard of the whole
-    register). Rows read before the outputs were written are fine: only closed cases' 退款金额 is read from them,
-    and a run never changes it.
+    register). Only closed cases' 退款金额 is read from the rows, and a run never changes it.
     """
     from . import stats
-    from . import workbook as wbk
-    from .workbook import dashboard as dash
 
+    reg = tracker.register
     if rows is None or evaluation is None:
-        rows = wbk.read_rows(reg)
-    if evaluation is None:
+        rows = tracker.rows
         evaluation = evaluate(reg.headers, rows, reg.sheet, policy, now, None, reg.letters())
     by_row = dict(rows)
     amounts, answered = stats.register_extras(
         reg.headers, [(n, by_row.get(n, ())) for n in evaluation.rows], policy.params.timezone
     )
+    stats_grid = tracker.stats_grid()
     board = stats.compute(
-        evaluation.facts, evaluation.verdicts, now, orders=dash.read_orders(wb), amounts=amounts, answered=answered
+        evaluation.facts, evaluation.verdicts, now, orders=stats.order_lines(stats_grid), amounts=amounts,
+        answered=answered,
     )
     plan = stats.plan(board)
-    return Board(board, plan, dash.is_stale(wb, plan))
+    shown, wanted = _grid_content(stats_grid), _grid_content(plan.content())
+    charts = tracker.stats_charts() != len(plan.charts)
+    clock = _clock_cells(plan)
+    moved = charts or _without(shown, clock) != _without(wanted, clock)
+    return Board(board, plan, charts or shown != wanted, moved)
+
+
+def _clock_cells(plan) -> set[tuple[int, int]]:
+    """The 统计 cells whose value follows the clock alone (the open cases' average waiting hours): a new "now"
+    with nothing else changed is no reason to save."""
+    from . import stats
+
+    return {(r + 1, c) for (r, c), cell in plan.cells.items() if cell.value == stats.WAITING_LABEL}
+
+
+def _without(content: dict, cells: set) -> dict:
+    return {position: value for position, value in content.items() if position not in cells}
 
 
 def log_row(result: CheckResult, source: str, at: datetime) -> tuple[object, ...]:
@@ -283,24 +333,26 @@ def log_row(result: CheckResult, source: str, at: datetime) -> tuple[object, ...
     return (at, source, name, result.rows, result.changed, kinds or "无", len(result.errors), result.fingerprint)
 
 
-def record_run(wb, board: Board, result: CheckResult, source: str, policy: Policy) -> None:
-    """Before a save: rebuild 统计 from ``board`` and append this run's row to 记录 (wall-clock time of the
-    shop, not ``--now``: the log says when the run really happened)."""
-    from .workbook import dashboard as dash
+def record_run(edit, tracker, board: Board, result: CheckResult, source: str, policy: Policy) -> None:
+    """Before a save: rebuild 统计 from ``board`` when it changed and append this run's row to 记录 (wall-clock
+    time of the shop, not ``--now``: the log says when the run really happened)."""
+    from .workbook import apply
 
-    dash.write_stats(wb, board.plan)
-    dash.append_log(wb, log_row(result, source, now_in(policy.params.timezone)))
+    if board.stale:
+        apply.put_stats(edit, board.plan)
+    apply.append_log(edit, tracker, log_row(result, source, now_in(policy.params.timezone)))
 
 
-def log_import(wb, plan, export: Path, rows: int, into: Path, target: Path, source: str, policy: Policy) -> None:
+def log_import(edit, tracker, plan, export: Path, rows: int, into: Path, target: Path, source: str, policy: Policy) -> None:
     """The 记录 row of an import that saves: rows in the export, cases added + updated, rejected rows in the
     信息不全 column. 统计 is left for the next check (the new cases have no verdicts yet)."""
-    from .workbook import dashboard as dash
+    from .workbook import apply
 
     name = into.name if target == into else f"{into.name} → {target.name}"
     counts = f"导入：新增 {len(plan.appends)}，更新 {len(plan.updates)}，未变 {len(plan.unchanged)}"
-    dash.append_log(
-        wb,
+    apply.append_log(
+        edit,
+        tracker,
         (now_in(policy.params.timezone), f"{source} {export.name}", name, rows, len(plan.appends) + len(plan.updates),
          counts, len(plan.rejected), policy.fingerprint),
     )
@@ -314,18 +366,20 @@ def refresh_stats(
 
     Saves (with a 记录 row) only when the dashboard differs from what 统计 shows; returns the run's counts.
     """
-    from . import workbook as wbk
+    from .workbook import save_atomic
+    from .workbook.write import PackageEdit
 
     path = Path(path)
-    wb, reg, policy, now, evaluation, evaluation_rows = _judged(path, now, progress)
+    tracker, policy, now, evaluation = _judged(path, now, progress)
     result = CheckResult(path=path, out=path, fingerprint=policy.fingerprint)
     tally(result, evaluation)
-    board = dashboard_of(wb, reg, policy, now, evaluation, evaluation_rows)
+    board = dashboard_of(tracker, policy, now, evaluation, tracker.rows)
     if board.stale:
-        record_run(wb, board, result, source, policy)
+        edit = PackageEdit(tracker.package)
+        record_run(edit, tracker, board, result, source, policy)
         if progress:
             progress("保存", 0, None)
-        result.backup = wbk.save_atomic(wb, path)
+        result.backup = save_atomic(edit.write, path)
         result.saved = True
     return result
 
@@ -344,8 +398,8 @@ def report(
 ) -> Report:
     """The dashboard of a tracker as ``check`` would build it now, without changing the file; with ``png``, the
     charts are also written there as images (``refund-sheet report FILE --png DIR``)."""
-    wb, reg, policy, now, evaluation, rows = _judged(Path(path), now, progress)
-    board = dashboard_of(wb, reg, policy, now, evaluation, rows).dashboard
+    tracker, policy, now, evaluation = _judged(Path(path), now, progress)
+    board = dashboard_of(tracker, policy, now, evaluation, tracker.rows).dashboard
     if png is None:
         return Report(board)
     from . import charts
@@ -357,17 +411,17 @@ def report(
 
 
 def _judged(path: Path, now: datetime | None, progress: Progress | None):
-    from . import workbook as wbk
+    """A tracker read and its register judged without replies: (tracker, policy, now, evaluation)."""
+    from .workbook.read import Tracker
 
     if progress:
         progress("打开", 0, None)
-    wb = wbk.open_workbook(path)
-    reg = wbk.find_register(wb)
-    policy = compile_or_raise(wbk.read_policy_tables(wb))
+    tracker = Tracker(path)
+    reg = tracker.register
+    policy = compile_or_raise(tracker.policy_tables())
     now = now or now_in(policy.params.timezone)
-    rows = wbk.read_rows(reg)
-    evaluation = evaluate(reg.headers, rows, reg.sheet, policy, now, None, reg.letters(), progress)
-    return wb, reg, policy, now, evaluation, rows
+    evaluation = evaluate(reg.headers, tracker.rows, reg.sheet, policy, now, None, reg.letters(), progress)
+    return tracker, policy, now, evaluation
 
 
 @dataclass(frozen=True)
@@ -489,27 +543,30 @@ def import_file(
     Returns the MergePlan (what was added, updated, unchanged, rejected). Saves atomically with a backup, and
     not at all when nothing changes; any failure leaves the tracker as it was.
     """
-    from . import workbook as wbk
     from .imports import orders_index, plan_merge
+    from .workbook import apply, save_atomic
+    from .workbook.read import Tracker
+    from .workbook.write import PackageEdit
 
     if progress:
         progress("打开", 0, None)
-    wb = wbk.open_workbook(into)
-    reg = wbk.find_register(wb)
-    policy = compile_or_raise(wbk.read_policy_tables(wb))
+    tracker = Tracker(into)
+    reg = tracker.register
+    policy = compile_or_raise(tracker.policy_tables())
     headers, rows = read_table_file(export)
     order_map = None
     if orders:
         order_headers, order_rows = read_table_file(orders, "order_id")
         order_map = orders_index(order_headers, order_rows, policy.params.timezone)
-    plan = plan_merge(reg.headers, wbk.read_rows(reg), headers, rows, policy, order_map, Path(export).name)
+    plan = plan_merge(reg.headers, list(tracker.rows), headers, rows, policy, order_map, Path(export).name)
     target = Path(out) if out else Path(into)
     if plan.changes or target != Path(into):
-        wbk.apply_merge(reg, plan)
-        log_import(wb, plan, Path(export), len(rows), Path(into), target, source, policy)
+        edit = PackageEdit(tracker.package)
+        apply.apply_merge(edit, tracker, plan)
+        log_import(edit, tracker, plan, Path(export), len(rows), Path(into), target, source, policy)
         if progress:
             progress("保存", 0, None)
-        wbk.save_atomic(wb, target)
+        save_atomic(edit.write, target)
     return plan
 
 
@@ -586,6 +643,7 @@ def board_of_grid(
 def _grid_content(source) -> dict[tuple[int, int], object]:
     """(row, column) → value of every non-blank cell but the subtitle (a grid, or ``Plan.content()``), numbers
     as rounded floats and text stripped of nothing, so a sheet read back compares equal to the plan it shows."""
+    from datetime import date
     from decimal import Decimal
 
     from . import stats
@@ -602,5 +660,7 @@ def _grid_content(source) -> dict[tuple[int, int], object]:
             value = round(float(value), 6)
         elif isinstance(value, datetime):
             value = value.replace(microsecond=0)
+        elif isinstance(value, date):  # calamine reads a date-time at midnight as a date
+            value = datetime(value.year, value.month, value.day)
         content[position] = value
     return content

@@ -407,6 +407,9 @@ GROUP_HEADERS = ("单数", "占比", "未完结", "已超时", "申请金额", "
 GROUP_STYLES = (INT, PERCENT, INT, INT, MONEY, MONEY)
 
 
+WAITING_LABEL = "未完结平均等待（小时）"  # the one KPI that moves with the clock alone
+
+
 def kpi_items(k: Kpis) -> list[tuple[str, object, str]]:
     """(label, value, style) of the KPI cards, in display order; shared by 统计 and ``report``."""
     return [
@@ -418,7 +421,7 @@ def kpi_items(k: Kpis) -> list[tuple[str, object, str]]:
         ("待退款金额", k.pending, MONEY),
         ("已退款金额", k.refunded, MONEY),
         ("平均响应（小时）", k.answer_hours if k.answer_hours is not None else "—", HOURS),
-        ("未完结平均等待（小时）", k.waiting_hours if k.waiting_hours is not None else "—", HOURS),
+        (WAITING_LABEL, k.waiting_hours if k.waiting_hours is not None else "—", HOURS),
         ("退款率", k.refund_rate if k.refund_rate is not None else "—", PERCENT),
     ]
 

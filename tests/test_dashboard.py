@@ -244,10 +244,13 @@ def test_the_log_grows_by_one_row_per_saving_run_and_keeps_older_rows(checked):
     assert checked.read_bytes() == before and log_rows(checked) == first
     assert not service.refresh_stats(checked, now=NOW).saved  # 统计 already shows these numbers
 
-    service.check_file(checked, now=datetime(2026, 11, 20, 13, 0), source="检查全部")
+    assert not service.check_file(checked, now=datetime(2026, 11, 20, 13, 0)).saved  # a new "now" moved nothing
+    assert checked.read_bytes() == before
+
+    service.check_file(checked, now=datetime(2026, 11, 20, 13, 0), source="检查全部", lang="en")
     second = log_rows(checked)
     assert len(second) == 3 and second[:2] == first
-    assert second[2][1] == "检查全部" and second[2][4] == 4  # the 检查时间 of the four open rows moved
+    assert second[2][1] == "检查全部" and second[2][4] == 4  # the replies of the four open rows changed language
 
     service.check_file(checked, out=checked.with_name("copy.xlsx"), now=datetime(2026, 11, 20, 13, 0))
     assert log_rows(checked) == second  # the original is untouched …

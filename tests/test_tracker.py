@@ -15,7 +15,7 @@ from refund_sheet.cli import main
 from refund_sheet.engine import compile_policy, default_policy
 from refund_sheet.engine.columns import INPUT_COLUMNS
 from refund_sheet.errors import PolicyError, WorkbookError
-from refund_sheet.workbook import read_policy_tables
+from refund_sheet.workbook.read import Tracker
 from refund_sheet.workbook.build import build_tracker, deterministic_bytes, register_headers
 
 COMMITTED = Path(__file__).parent.parent / "workbook" / "RefundTracker.xlsx"
@@ -55,7 +55,7 @@ def test_the_tracker_has_its_sheets_table_dropdowns_and_colours():
 
 
 def test_the_policy_on_the_sheet_is_the_default_policy():
-    policy, problems = compile_policy(read_policy_tables(openpyxl.load_workbook(COMMITTED)))
+    policy, problems = compile_policy(Tracker(COMMITTED).policy_tables())
     assert problems == []
     assert policy.rules == default_policy().rules and policy.fingerprint == default_policy().fingerprint
 

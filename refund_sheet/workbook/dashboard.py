@@ -181,6 +181,24 @@ def _chart(ws: Worksheet, spec: stats.ChartSpec):
     return chart
 
 
+def scratch(*sheets: str, plan: stats.Plan | None = None) -> bytes:
+    """A workbook holding only the tool's own ``sheets`` (统计 laid out as ``plan``, 记录 with its header), as
+    .xlsx bytes: the package writer takes those sheets' parts from it into the merchant's file."""
+    import io
+
+    wb = Workbook()
+    blank = wb.active
+    for name in sheets:
+        if name == STATS_SHEET:
+            write_stats(wb, plan or empty_plan())
+        else:
+            init_log(wb.create_sheet(LOG_SHEET))
+    wb.remove(blank)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 # ------------------------------------------------------------------------------------------------ 记录
 
 

@@ -1,0 +1,151 @@
+"""A run's results as edits of the tracker it read: output cells, imported rows, 统计 and the 记录 line.
+
+Everything here only gathers changes in a ``PackageEdit``; ``PackageEdit.write`` makes the file. Every cell is
+checked before anything is written: a result that would land inside a merged range stops the run, file untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from ..engine.columns import BY_KEY, cell_text, column_letter
+from ..errors import WorkbookError
+from .formats import LOG_TIME_FORMAT, OUTPUT_FORMATS, TYPED_FORMATS
+from .package import STYLE_IN_TAG, bounds, cells_of, range_ref
+from .read import LOG_SHEET, STATS_SHEET, Tracker
+from .write import PackageEdit, SheetEdit, ToolSheet
+
+DIMENSION_REF = re.compile(rb'<dimension\b[^>]*\bref="([^"]*)"')
+
+
+def _text(value: object) -> object:
+    return cell_text(value) if isinstance(value, str) else value
+
+
+def _refuse_merged(tracker: Tracker, row: int, column: int, header: str) -> None:
+    if tracker.register.scan.merged_over(row, column):
+        header = BY_KEY[header].header if header in BY_KEY else header
+        raise WorkbookError(
+            f"{tracker.register.sheet}!{column_letter(column)}{row}（{header}）在合并单元格中，无法写入结果：请取消合并后再运行，文件未改动"
+        )
+
+
+def _register(edit: PackageEdit, tracker: Tracker) -> SheetEdit:
+    return edit.sheet(tracker.register.part, tracker.register.scan.col_styles)
+
+
+def _grow_dimension(edit: PackageEdit, tracker: Tracker) -> None:
+    """Make the register's <dimension> cover what the run writes (left alone when it already does)."""
+    reg = tracker.register
+    match = DIMENSION_REF.search(reg.scan.head)
+    if match is None:
+        return
+    last_row, last_col = edit.sheet(reg.part).extent()
+    try:
+        r1, c1, r2, c2 = bounds(match.group(1).decode())
+    except ValueError:
+        return
+    if last_row > r2 or last_col > c2:
+        edit.set_dimension(reg.part, range_ref(min(r1, 1), min(c1, 1), max(r2, last_row), max(c2, last_col)))
+
+
+def _header_style(tracker: Tracker) -> int | None:
+    """The style of the last header cell (new headers look like the others), from the header row's XML."""
+    reg = tracker.register
+    xml = reg.scan.top.get(reg.header_row, b"")
+    style = None
+    for column, start, end in cells_of(xml):
+        if column <= reg.last_col:
+            match = STYLE_IN_TAG.search(xml, start, xml.find(b">", start))
+            style = int(match.group(1)) if match else 0
+    return style
+
+
+def write_outputs(
+    edit: PackageEdit,
+    tracker: Tracker,
+    columns: dict[str, int],
+    new_headers: Sequence[str],
+    updates: Iterable[tuple[int, dict[str, object]]],
+) -> None:
+    """The output columns' new headers and each changed row's output values (text always text, money and times
+    with their number formats on top of the cell's own style)."""
+    reg = tracker.register
+    sheet = _register(edit, tracker)
+    formulas = reg.scan.formulas
+    replaced_formula = False
+    if new_headers:
+        style = _header_style(tracker)
+        first_new = min(columns[c.key] for c in BY_KEY.values() if c.header in new_headers and c.key in columns)
+        for offset, header in enumerate(new_headers):
+            _refuse_merged(tracker, reg.header_row, first_new + offset, header)
+            sheet.put(reg.header_row, first_new + offset, header, style=style)
+        table = reg.table
+        if table is not None and table.bounds[3] + 1 == first_new and table.bounds[0] == reg.header_row:
+            edit.set_table(table, new_columns=tuple(new_headers))  # right beside the Table: it grows over them
+    for row, values in updates:
+        for key, value in values.items():
+            column = columns[key]
+            _refuse_merged(tracker, row, column, key)
+            replaced_formula = replaced_formula or (row, column) in formulas
+            sheet.put(row, column, _text(value), OUTPUT_FORMATS.get(key))
+    if replaced_formula:
+        for row, column in reg.scan.shared:  # a filled-down formula in an output column goes as a whole: a cell
+            if column not in sheet.cells.get(row, {}):  # left behind would point at a formula that is gone
+                sheet.put(row, column, None)
+        edit.drop_calc_chain()
+    _grow_dimension(edit, tracker)
+
+
+def apply_merge(edit: PackageEdit, tracker: Tracker, plan) -> None:
+    """An import plan: refreshed cells in place, new cases after the last filled row, the Table grown over them."""
+    reg = tracker.register
+    sheet = _register(edit, tracker)
+
+    def put(row: int, key: str, value: object) -> None:
+        column = reg.column(key)
+        _refuse_merged(tracker, row, column, key)
+        sheet.put(row, column, _text(value), TYPED_FORMATS.get(key))
+
+    for row, changes in plan.updates:
+        for key, value in changes.items():
+            put(row, key, value)
+    next_row = max((number for number, _ in tracker.rows), default=reg.header_row) + 1
+    for record in plan.appends:
+        for key, value in record.items():
+            put(next_row, key, value)
+        next_row += 1
+    table = reg.table
+    if table is not None and plan.appends and next_row - 1 > table.bounds[2]:
+        if table.totals_rows:
+            raise WorkbookError(f"{reg.sheet} 的表格有汇总行，新的售后单无法追加到表格中：请先关闭汇总行再导入，文件未改动")
+        edit.set_table(table, last_row=next_row - 1)
+    _grow_dimension(edit, tracker)
+
+
+def put_stats(edit: PackageEdit, plan) -> None:
+    """统计 rebuilt from a ``stats.Plan`` (the sheet, its drawing and charts replace the old ones)."""
+    from .dashboard import scratch
+
+    edit.put_tool_sheet(ToolSheet(STATS_SHEET, scratch(STATS_SHEET, plan=plan)))
+
+
+def append_log(edit: PackageEdit, tracker: Tracker, values: Sequence[object]) -> int:
+    """One row appended to 记录 (the sheet created with its header when the workbook has none); returns its row.
+    Rows already there are never touched: the log is the merchant's evidence of what ran when."""
+    from .dashboard import scratch
+
+    row = tracker.log_next_row()
+    if row is None:
+        part = edit.put_tool_sheet(ToolSheet(LOG_SHEET, scratch(LOG_SHEET)))
+        row = 2
+    else:
+        sheet = tracker.package.sheet(LOG_SHEET)
+        assert sheet is not None
+        part = sheet.part
+    log = edit.sheet(part)
+    for column, value in enumerate(values, start=1):
+        log.put(row, column, _text(value), LOG_TIME_FORMAT if isinstance(value, datetime) else None)
+    return row

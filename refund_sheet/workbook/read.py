@@ -1,0 +1,246 @@
+"""Reading a tracker without rebuilding it: the register's values (calamine, in Rust), where the register stands
+(header row, columns, its Excel Table), and what the writer needs to know about its sheet (one streamed scan).
+
+openpyxl is not used here: a workbook that is going to be saved is read from its package and saved by editing
+that package (``write.py``), so nothing it holds has to be modelled to survive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..engine.columns import BY_KEY, OUTPUT_COLUMNS, blank, column_letter, locate_header, map_headers, missing_required, used_width
+from ..engine.policy import TableRow, policy_tables_from_grid
+from ..errors import WorkbookError
+from . import guard
+from .package import Package, SheetScan, TableInfo, scan_sheet
+
+REGISTER_SHEET = "退款登记"
+POLICY_SHEET = "规则"
+STATS_SHEET, LOG_SHEET = "统计", "记录"
+HEADER_SCAN_ROWS = 20
+
+
+def check_openable(path: Path) -> Path:
+    """Refuse, in one line, a path that is missing, a folder, or not a package we may open."""
+    path = Path(path)
+    if not path.exists():
+        raise WorkbookError(f"找不到文件：{path}")
+    if path.is_dir():
+        raise WorkbookError(f"{path} 是文件夹，不是 Excel 文件")
+    guard.check_package(path)  # renamed .xls/.csv, password, zip or XML bomb, macros in an .xlsx: one-line refusal
+    return path
+
+
+@dataclass
+class Register:
+    """Where the register stands: its sheet and part, header row, columns by key, and its Excel Table if any."""
+
+    sheet: str
+    part: str
+    header_row: int
+    first_col: int
+    last_col: int
+    headers: list[object]  # header cells from first_col to last_col
+    found: dict[str, int]  # canonical key → 0-based position relative to first_col
+    table: TableInfo | None
+    scan: SheetScan = field(default_factory=SheetScan)
+
+    def column(self, key: str) -> int:
+        return self.first_col + self.found[key]
+
+    def letter(self, key: str) -> str:
+        return column_letter(self.column(key))
+
+    def letters(self) -> dict[str, str]:
+        return {key: self.letter(key) for key in self.found}
+
+
+class Grids:
+    """Sheets' values by name, read with calamine once per sheet: row number → values from column A."""
+
+    def __init__(self, path: Path) -> None:
+        import python_calamine
+
+        try:
+            self.book = python_calamine.CalamineWorkbook.from_path(str(path))
+        except Exception as error:  # calamine raises its own kinds for a damaged package
+            raise WorkbookError(f"无法打开 {Path(path).name}：文件已损坏或不是 Excel 工作簿（{error}）") from None
+        self.names = list(self.book.sheet_names)
+        self._cache: dict[str, dict[int, list[object]]] = {}
+
+    def rows(self, name: str) -> dict[int, list[object]]:
+        """Row number → the row's values from column A ('' for blanks), for every row holding a value."""
+        if name not in self._cache:
+            self._cache[name] = _read_sheet(self.book, name)
+        return self._cache[name]
+
+    def grid(self, name: str, width: int | None = None) -> list[list[object]]:
+        """The sheet as a list of rows (row 1 first), blank rows as empty lists."""
+        rows = self.rows(name) if name in self.names else {}
+        return [list(rows.get(n, []))[:width] for n in range(1, max(rows, default=0) + 1)]
+
+    def forget(self, name: str) -> None:
+        self._cache.pop(name, None)
+
+    def close(self) -> None:
+        self.book.close()
+
+
+def _read_sheet(book, name: str) -> dict[int, list[object]]:
+    try:
+        data = book.get_sheet_by_name(name)
+    except Exception as error:
+        raise WorkbookError(f"无法读取工作表 {name}（{error}）") from None
+    (start_row, start_col), (end_row, _) = data.start or (0, 0), data.end or (0, 0)
+    pad = [""] * start_col  # calamine's rows begin at the first used column
+    rows: dict[int, list[object]] = {}
+    count = 0
+    for count, values in enumerate(data.iter_rows(), start=1):
+        if not all(blank(v) for v in values):
+            rows[count] = pad + values
+    if count and count != end_row + 1:  # rows counted from the first used row instead of row 1
+        rows = {number + start_row: values for number, values in rows.items()}
+    return rows
+
+
+class Tracker:
+    """A tracker opened for a run: its package, its sheets' values, and its register."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = check_openable(path)
+        self.package = Package(self.path)
+        try:
+            self.grids = Grids(self.path)
+            self.register = self._find_register()
+        except WorkbookError:
+            raise
+        except (KeyError, ValueError) as error:
+            raise WorkbookError(f"无法打开 {self.path.name}：文件已损坏或不是 Excel 工作簿（{type(error).__name__}）") from None
+        self.rows = self._register_rows()
+        self.used_col = max(
+            [used_width(values) for number, values in self.grids.rows(self.register.sheet).items() if number >= self.register.header_row]
+            + [self.register.scan.used_from(self.register.header_row)],
+            default=0,
+        )
+        self.old = {number: values for number, values in self.rows}
+
+    # -- the register
+
+    def _find_register(self) -> Register:
+        """The register: on sheet 退款登记, else the first sheet whose header row has the required columns."""
+        sheets = self.package.sheets()
+        ordered = sorted(sheets, key=lambda s: s.name != REGISTER_SHEET)
+        best: tuple[str, int, list[object], dict[str, int]] | None = None
+        for sheet in ordered:
+            if sheet.name not in self.grids.names:
+                continue
+            values = self.grids.rows(sheet.name)
+            for table in self.package.tables(sheet.part):
+                r1, c1, _, c2 = table.bounds
+                if table.header_rows < 1:
+                    continue
+                headers = (list(values.get(r1, [])) + [None] * c2)[c1 - 1 : c2]
+                found = map_headers(headers)
+                if not missing_required(found, headers):
+                    return self._located(sheet.name, sheet.part, r1, c1, c1 + len(headers) - 1, headers, found, table)
+            top = [list(values.get(n, [])) for n in range(1, HEADER_SCAN_ROWS + 1)]
+            try:
+                index, headers, found = locate_header(top)
+            except LookupError as error:
+                candidate = max(top, key=lambda r: len(map_headers(r)), default=[])
+                found = map_headers(candidate)
+                if best is None or len(found) > len(best[3]) or (sheet.name == REGISTER_SHEET and best[0] != REGISTER_SHEET):
+                    best = (sheet.name, 0, candidate, found)
+                    self._why = str(error)
+                continue
+            return self._located(sheet.name, sheet.part, index + 1, 1, max(len(headers), 1), headers, found, None)
+        if best is None:
+            raise WorkbookError("工作簿中没有工作表")
+        raise WorkbookError(f"找不到售后登记表：{best[0]} {self._why}")
+
+    def _located(self, name, part, row, first, last, headers, found, table) -> Register:
+        formula_cols = {first + found[c.key] for c in OUTPUT_COLUMNS if c.key in found}
+        scan = scan_sheet(self.package.stream(part), formula_cols)
+        return Register(name, part, row, first, last, headers, found, table, scan)
+
+    def _register_rows(self) -> list[tuple[int, tuple]]:
+        """(row number, values from first_col to last_col) for every non-blank row under the header, with Excel
+        error cells (#N/A…) put back as their text."""
+        reg = self.register
+        values = self.grids.rows(reg.sheet)
+        for row, col, text in reg.scan.errors:
+            line = values.setdefault(row, [])
+            line.extend([""] * (col - len(line)))
+            line[col - 1] = text
+        first, last = reg.first_col - 1, reg.last_col
+        rows = []
+        for number in sorted(values):
+            if number <= reg.header_row:
+                continue
+            cells = values[number][first:last]
+            if all(blank(v) for v in cells):
+                continue
+            rows.append((number, tuple(cells) + ("",) * (last - first - len(cells))))
+        return rows
+
+    def old_value(self, row: int, column: int) -> object:
+        """What a register cell holds now ('' when blank), by absolute column."""
+        values = self.grids.rows(self.register.sheet).get(row, [])
+        return values[column - 1] if column <= len(values) else ""
+
+    # -- other sheets
+
+    def policy_tables(self) -> dict[str, list[TableRow]] | None:
+        """The policy tables on 规则 (see ``policy_tables_from_grid``); ``None`` when there is no 规则 sheet."""
+        if POLICY_SHEET not in self.grids.names:
+            return None
+        return policy_tables_from_grid(self.grids.grid(POLICY_SHEET), POLICY_SHEET)
+
+    def stats_grid(self) -> list[list[object]]:
+        """统计's values (empty when the workbook has no such sheet)."""
+        return self.grids.grid(STATS_SHEET) if STATS_SHEET in self.grids.names else []
+
+    def stats_charts(self) -> int | None:
+        """How many charts 统计 holds (None when there is no 统计)."""
+        from .package import REL_CHART, REL_DRAWING
+
+        sheet = self.package.sheet(STATS_SHEET)
+        if sheet is None:
+            return None
+        return sum(
+            len(self.package.related(drawing, REL_CHART)) for drawing in self.package.related(sheet.part, REL_DRAWING)
+        )
+
+    def log_next_row(self) -> int | None:
+        """The row 记录's next line goes in (None when there is no 记录 sheet)."""
+        if LOG_SHEET not in self.grids.names:
+            return None
+        rows = self.grids.rows(LOG_SHEET)
+        filled = [n for n, values in rows.items() if not all(blank(v) for v in values)]
+        return max(filled, default=1) + 1
+
+    def close(self) -> None:
+        self.grids.close()
+
+
+def output_columns(tracker: Tracker) -> tuple[dict[str, int], tuple[str, ...]]:
+    """Absolute column numbers of the output columns, and the headers of those the register lacks: those go at
+    the right of the headers and of any value the merchant keeps beyond them, so no cell of theirs is ever
+    written over."""
+    reg = tracker.register
+    columns: dict[str, int] = {}
+    new: list[str] = []
+    next_col = max(reg.last_col, tracker.used_col) + 1
+    for column in OUTPUT_COLUMNS:
+        if column.key in reg.found:
+            columns[column.key] = reg.column(column.key)
+        else:
+            columns[column.key] = next_col
+            new.append(column.header)
+            next_col += 1
+    return columns, tuple(new)
+
+
+__all__ = ["BY_KEY", "Register", "Tracker", "check_openable", "output_columns"]

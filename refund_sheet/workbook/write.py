@@ -1,0 +1,685 @@
+"""The package writer: an existing workbook is saved by editing its zip, never by re-serialising it.
+
+A run's changes are gathered in a ``PackageEdit`` (cells of sheet parts, a Table's extent, the tool's own sheets,
+styles it needs) and written in one pass into a new zip:
+
+- every part the run does not own is copied byte for byte, under the same name, in the same entry order;
+- a worksheet with cell edits is streamed row by row: a row without edits is copied as it was; in a row with edits
+  only the edited cells are replaced or inserted (every other ``<c>`` keeps its bytes, the ``<row>`` tag too), and
+  outside ``<sheetData>`` only the ``<dimension>`` may change;
+- styles are appended to styles.xml (existing entries keep their index and bytes);
+- new text is written as inline strings (``t="inlineStr"``): sharedStrings.xml and the indexes every other cell
+  holds into it stay exactly as they were, and Excel, WPS and LibreOffice all read inline strings;
+- the tool's own sheets (统计, 记录) are parts of their own: 统计 is rebuilt from a scratch workbook openpyxl wrote
+  (its drawing and charts with it), 记录 gets a row appended; adding one of them edits workbook.xml, its .rels and
+  [Content_Types].xml by inserting one entry each.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from xml.sax.saxutils import escape, unescape
+
+from ..engine.columns import column_letter
+from .package import (
+    CONTENT_TYPES, OFFICE_REL, REL_CALC_CHAIN, REL_WORKSHEET, ROW_NUMBER, Package, TableInfo, cells_of, range_ref, rels_name,
+    relative, sheet_stream,
+)
+
+ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+STYLE_ATTR = re.compile(rb'\ss="(\d+)"')
+DIMENSION = re.compile(rb'(<dimension\b[^>]*\bref=")([^"]*)(")')
+BUILTIN_FORMATS = {
+    "General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10, "0.00E+00": 11,
+    "mm-dd-yy": 14, "d-mmm-yy": 15, "d-mmm": 16, "mmm-yy": 17, "h:mm AM/PM": 18, "h:mm:ss AM/PM": 19,
+    "h:mm": 20, "h:mm:ss": 21, "m/d/yy h:mm": 22, "@": 49,
+}
+FIRST_CUSTOM_FORMAT = 164
+EPOCH_1900 = datetime(1899, 12, 30)
+EPOCH_1904 = datetime(1904, 1, 1)
+CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+XML_ESCAPES = {'"': "&quot;"}
+XML_UNESCAPES = {"&quot;": '"', "&apos;": "'"}
+
+
+# ------------------------------------------------------------------------------------------------ styles
+
+
+SECTIONS = (b"numFmts", b"fonts", b"fills", b"borders", b"cellXfs")
+CHILD = {b"numFmts": b"numFmt", b"fonts": b"font", b"fills": b"fill", b"borders": b"border", b"cellXfs": b"xf"}
+
+
+def _element(name: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"<%s\b[^>]*?(?:/>|>.*?</%s>)" % (name, name), re.S)
+
+
+SECTION_RE = {name: _element(name) for name in SECTIONS}
+CHILD_RE = {name: _element(CHILD[name]) for name in SECTIONS}
+
+
+def _get(tag: bytes, name: bytes) -> str | None:
+    match = re.search(rb'\s%s="([^"]*)"' % name, tag[: tag.find(b">") + 1])
+    return match.group(1).decode() if match else None
+
+
+def _set(tag: bytes, name: bytes, value: str) -> bytes:
+    """``tag`` (an element's XML) with attribute ``name`` set on its start tag."""
+    end = tag.find(b">")
+    start = tag[:end]
+    pattern = re.compile(rb'(\s%s=")[^"]*(")' % name)
+    if pattern.search(start):
+        start = pattern.sub(lambda m: m.group(1) + value.encode() + m.group(2), start, count=1)
+    else:
+        closing = 1 if start.endswith(b"/") else 0
+        start = start[: len(start) - closing] + b' %s="%s"' % (name, value.encode()) + start[len(start) - closing :]
+    return start + tag[end:]
+
+
+class Styles:
+    """styles.xml, edited by appending: existing number formats, fonts, fills, borders and cell formats keep their
+    index and bytes; a style a run needs is looked up among them first and appended only when none matches."""
+
+    def __init__(self, xml: bytes) -> None:
+        self.xml = xml
+        self.items: dict[bytes, list[bytes]] = {}
+        self.index: dict[bytes, dict[bytes, int]] = {}
+        self.added: dict[bytes, list[bytes]] = {name: [] for name in SECTIONS}
+        for name in SECTIONS:
+            section = SECTION_RE[name].search(xml)
+            body = b"" if section is None else section.group(0)[section.group(0).find(b">") + 1 :]
+            children = [m.group(0) for m in CHILD_RE[name].finditer(body)] if section else []
+            self.items[name] = children
+            self.index[name] = {}
+            for i, child in enumerate(children):
+                self.index[name].setdefault(child, i)
+        self.codes = {
+            int(_get(f, b"numFmtId") or 0): unescape(_get(f, b"formatCode") or "", XML_UNESCAPES)
+            for f in self.items[b"numFmts"]
+        }
+        self.by_code = {code: number for number, code in self.codes.items()}
+        self.derived: dict[tuple[int, str], int] = {}
+
+    @property
+    def changed(self) -> bool:
+        return any(self.added.values())
+
+    def _find_or_add(self, section: bytes, xml: bytes) -> int:
+        known = self.index[section].get(xml)
+        if known is not None:
+            return known
+        self.items[section].append(xml)
+        self.added[section].append(xml)
+        self.index[section][xml] = len(self.items[section]) - 1
+        return len(self.items[section]) - 1
+
+    def format_id(self, code: str) -> int:
+        if code in BUILTIN_FORMATS:
+            return BUILTIN_FORMATS[code]
+        if code not in self.by_code:
+            number = max([FIRST_CUSTOM_FORMAT - 1, *self.codes]) + 1
+            self.codes[number] = code
+            self.by_code[code] = number
+            xml = b'<numFmt numFmtId="%d" formatCode="%s"/>' % (number, escape(code, XML_ESCAPES).encode())
+            self.items[b"numFmts"].append(xml)
+            self.added[b"numFmts"].append(xml)
+        return self.by_code[code]
+
+    def with_format(self, style: int, code: str) -> int:
+        """The cell format ``style`` with number format ``code`` (``style`` itself when it already has it)."""
+        key = (style, code)
+        if key not in self.derived:
+            xfs = self.items[b"cellXfs"]
+            xf = xfs[style] if style < len(xfs) else (xfs[0] if xfs else b'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>')
+            number = self.format_id(code)
+            if int(_get(xf, b"numFmtId") or 0) == number and style < len(xfs):
+                self.derived[key] = style
+            else:
+                xf = _set(_set(xf, b"numFmtId", str(number)), b"applyNumberFormat", "1")
+                self.derived[key] = self._find_or_add(b"cellXfs", xf)
+        return self.derived[key]
+
+    def adopt(self, other: Styles, style: int) -> int:
+        """The index here of cell format ``style`` of another workbook's styles (its font, fill, border and
+        number format brought along): how a sheet built in a scratch workbook keeps its look."""
+        xfs = other.items[b"cellXfs"]
+        if style >= len(xfs):
+            return 0
+        xf = xfs[style]
+        for attribute, section in ((b"fontId", b"fonts"), (b"fillId", b"fills"), (b"borderId", b"borders")):
+            value = int(_get(xf, attribute) or 0)
+            if value < len(other.items[section]):
+                xf = _set(xf, attribute, str(self._find_or_add(section, other.items[section][value])))
+        number = int(_get(xf, b"numFmtId") or 0)
+        if number >= FIRST_CUSTOM_FORMAT and number in other.codes:
+            xf = _set(xf, b"numFmtId", str(self.format_id(other.codes[number])))
+        xf = _set(xf, b"xfId", "0")
+        return self._find_or_add(b"cellXfs", xf)
+
+    def result(self) -> bytes:
+        """styles.xml with the appended entries (the original bytes when nothing was added)."""
+        xml = self.xml
+        for name in SECTIONS:
+            if not self.added[name]:
+                continue
+            count = str(len(self.items[name])).encode()
+            section = SECTION_RE[name].search(xml)
+            if section is None:  # only numFmts may be absent: it is the first child of <styleSheet>
+                root_end = xml.find(b">", xml.find(b"<styleSheet")) + 1
+                new = b'<%s count="%s">' % (name, count) + b"".join(self.added[name]) + b"</%s>" % name
+                xml = xml[:root_end] + new + xml[root_end:]
+                continue
+            old = section.group(0)
+            if old.endswith(b"/>") and not old.endswith(b"</%s>" % name):
+                new = old[:-2] + b">" + b"".join(self.added[name]) + b"</%s>" % name
+            else:
+                close = old.rfind(b"</%s>" % name)
+                new = old[:close] + b"".join(self.added[name]) + old[close:]
+            new = _set(new, b"count", count.decode())
+            xml = xml[: section.start()] + new + xml[section.end() :]
+        return xml
+
+
+# ------------------------------------------------------------------------------------------------ cells
+
+
+@dataclass(frozen=True)
+class Put:
+    """One cell to write: its value, the number format it needs, and a style to use instead of the cell's own."""
+
+    value: object
+    fmt: str | None = None
+    style: int | None = None
+
+
+def text_xml(text: str) -> bytes:
+    """``<t>…</t>``: escaped, carriage returns kept, characters XML cannot hold dropped."""
+    text = ILLEGAL.sub("", text)
+    body = escape(text, {"\r": "&#13;"})
+    space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+    return f"<t{space}>{body}</t>".encode("utf-8", "replace")
+
+
+def serial(value: datetime | date | time, date1904: bool = False) -> float:
+    """A date-time as Excel's day number."""
+    if isinstance(value, time):
+        return (value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6) / 86400
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    delta = value.replace(tzinfo=None) - (EPOCH_1904 if date1904 else EPOCH_1900)
+    return delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
+
+
+def cell_xml(ref: bytes, style: int, value: object, date1904: bool = False) -> bytes:
+    """One ``<c>``: text inline (never a formula, whatever it starts with), numbers and date-times as numbers.
+    An empty value keeps only a styled empty cell (nothing at all when the cell has no style)."""
+    s = b' s="%d"' % style if style else b""
+    if value is None or value == "":
+        return b'<c r="%s"%s/>' % (ref, s) if style else b""
+    if isinstance(value, str):
+        return b'<c r="%s"%s t="inlineStr"><is>' % (ref, s) + text_xml(value) + b"</is></c>"
+    if isinstance(value, bool):
+        return b'<c r="%s"%s t="b"><v>%d</v></c>' % (ref, s, value)
+    if isinstance(value, (datetime, date, time)):
+        value = serial(value, date1904)
+    if isinstance(value, float):
+        number = repr(value)
+    elif isinstance(value, (int, Decimal)):
+        number = str(value)
+    else:
+        raise TypeError(f"cannot write {type(value).__name__} into a cell")
+    return b'<c r="%s"%s><v>%s</v></c>' % (ref, s, number.encode())
+
+
+@dataclass
+class SheetEdit:
+    """The cells a run writes into one worksheet part: row → column → Put."""
+
+    cells: dict[int, dict[int, Put]] = field(default_factory=dict)
+    col_styles: dict[int, int] = field(default_factory=dict)
+
+    def put(self, row: int, column: int, value: object, fmt: str | None = None, style: int | None = None) -> None:
+        self.cells.setdefault(row, {})[column] = Put(value, fmt, style)
+
+    def extent(self) -> tuple[int, int]:
+        """The last row and column written (0, 0 for none)."""
+        rows = [r for r, cols in self.cells.items() if cols]
+        return max(rows, default=0), max((c for cols in self.cells.values() for c in cols), default=0)
+
+
+class SheetWriter:
+    """Streams one worksheet part with a SheetEdit applied (see the module's docstring for what may change)."""
+
+    def __init__(self, edit: SheetEdit, styles: Styles, date1904: bool) -> None:
+        self.edit, self.styles, self.date1904 = edit, styles, date1904
+        self.letters: dict[int, bytes] = {}
+        self.formula_replaced = False
+
+    def _letter(self, column: int) -> bytes:
+        if column not in self.letters:
+            self.letters[column] = column_letter(column).encode()
+        return self.letters[column]
+
+    def _cell(self, row: int, column: int, put: Put, old: bytes | None, above: dict[int, int]) -> bytes:
+        if put.style is not None:
+            style = put.style
+        elif old is not None:
+            match = STYLE_ATTR.search(old, 0, old.find(b">"))
+            style = int(match.group(1)) if match else 0
+        else:
+            style = above.get(column, self.edit.col_styles.get(column, 0))
+        if put.fmt and isinstance(put.value, (Decimal, int, float, datetime, date)) and not isinstance(put.value, bool):
+            style = self.styles.with_format(style, put.fmt)
+        elif put.fmt == "@" and isinstance(put.value, str):
+            style = self.styles.with_format(style, "@")
+        if old is not None and b"<f" in old:
+            self.formula_replaced = True
+        return cell_xml(self._letter(column) + str(row).encode(), style, put.value, self.date1904)
+
+    def _row(self, number: int, xml: bytes, puts: dict[int, Put], above: dict[int, int]) -> bytes:
+        if xml.endswith(b"/>") and xml.rfind(b"<", 0, len(xml) - 2) == 0:
+            open_tag, body, close = xml[:-2] + b">", b"", b"</row>"
+        else:
+            open_end = xml.find(b">") + 1
+            open_tag, body, close = xml[:open_end], xml[open_end:-6], b"</row>"
+        pending = sorted(puts.items())
+        out: list[bytes] = []
+        at = 0
+        for column, start, end in cells_of(body):
+            while pending and pending[0][0] < column:  # a new cell before this one
+                col, put = pending.pop(0)
+                out.append(self._cell(number, col, put, None, above))
+            out.append(body[at:start])
+            if pending and pending[0][0] == column:
+                _, put = pending.pop(0)
+                out.append(self._cell(number, column, put, body[start:end], above))
+            else:
+                out.append(body[start:end])
+            at = end
+        tail = body[at:]
+        for col, put in pending:
+            out.append(self._cell(number, col, put, None, above))
+        return open_tag + b"".join(out) + tail + close
+
+    def _new_row(self, number: int, puts: dict[int, Put], above: dict[int, int]) -> bytes:
+        cells = b"".join(self._cell(number, col, put, None, above) for col, put in sorted(puts.items()))
+        return b'<row r="%d">' % number + cells + b"</row>" if cells else b""
+
+    def stream(self, chunks: Iterable[bytes], dimension: str | None) -> Iterator[bytes]:
+        """The edited part, in pieces."""
+        rows = self.edit.cells
+        waiting = sorted(r for r in rows if rows[r])
+        w = 0
+        last_styles: dict[int, int] = {}
+        last_xml = b""
+        for kind, number, xml in sheet_stream(iter(chunks)):
+            if kind == "head":
+                if dimension:
+                    xml = DIMENSION.sub(lambda m: m.group(1) + dimension.encode() + m.group(3), xml, count=1)
+                yield xml
+            elif kind == "row":
+                while w < len(waiting) and waiting[w] < number:
+                    yield self._new_row(waiting[w], rows[waiting[w]], last_styles)
+                    w += 1
+                if w < len(waiting) and waiting[w] == number:
+                    xml = self._row(number, xml, rows[number], last_styles)
+                    w += 1
+                last_xml = xml
+                yield xml
+            else:
+                if w < len(waiting):  # rows below every row of the sheet: they look like the last one
+                    last_styles = _styles_of(last_xml)
+                    for number in waiting[w:]:
+                        yield self._new_row(number, rows[number], last_styles)
+                yield xml
+
+
+def _styles_of(row_xml: bytes) -> dict[int, int]:
+    """column → style id of each styled cell of a row."""
+    styles = {}
+    for column, start, end in cells_of(row_xml):
+        match = STYLE_ATTR.search(row_xml, start, row_xml.find(b">", start))
+        if match:
+            styles[column] = int(match.group(1))
+    return styles
+
+
+def renumber_row(xml: bytes, number: int) -> bytes:
+    return ROW_NUMBER.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + str(number).encode() + b'"', xml, count=1)
+
+
+# ------------------------------------------------------------------------------------------------ tables
+
+
+def table_with(xml: bytes, info: TableInfo, last_row: int | None = None, new_columns: tuple[str, ...] = ()) -> bytes:
+    """A Table part with its range grown down to ``last_row`` and right by ``new_columns``: only the ``ref``
+    attributes and the column list change; calculated-column formulas, totals row and sort/filter state stay."""
+    r1, c1, r2, c2 = info.bounds
+    r2 = max(r2, last_row or 0)
+    c2 += len(new_columns)
+    ref = range_ref(r1, c1, r2, c2)
+    out = re.sub(rb'(<table\b[^>]*?\sref=")[^"]*(")', lambda m: m.group(1) + ref.encode() + m.group(2), xml, count=1)
+    filter_ref = range_ref(r1, c1, r2 - info.totals_rows, c2)
+    out = re.sub(rb'(<autoFilter\b[^>]*?\sref=")[^"]*(")', lambda m: m.group(1) + filter_ref.encode() + m.group(2), out, count=1)
+    if new_columns:
+        ids = [int(i) for i in re.findall(rb'<tableColumn\b[^>]*?\sid="(\d+)"', out)]
+        added = b"".join(
+            b'<tableColumn id="%d" name="%s"/>' % (max(ids, default=0) + i, escape(name, XML_ESCAPES).encode())
+            for i, name in enumerate(new_columns, start=1)
+        )
+        close = out.rfind(b"</tableColumns>")
+        out = out[:close] + added + out[close:]
+        section = re.search(rb"<tableColumns\b[^>]*>", out)
+        out = out[: section.start()] + _set(section.group(0), b"count", str(len(ids) + len(new_columns))) + out[section.end() :]
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ the package
+
+
+CONTENT_TYPE = re.compile(rb'<Override\b[^>]*?PartName="([^"]*)"[^>]*?ContentType="([^"]*)"[^>]*/>')
+
+
+@dataclass
+class ToolSheet:
+    """A sheet the tool owns, as a scratch workbook (openpyxl) holds it: replaces the sheet of that name."""
+
+    name: str
+    scratch: bytes  # the scratch .xlsx
+
+
+class PackageEdit:
+    """Every change a run makes to one workbook file, applied by ``write`` in one pass."""
+
+    def __init__(self, package: Package) -> None:
+        self.package = package
+        self.sheets: dict[str, SheetEdit] = {}  # part → cells
+        self.parts: dict[str, bytes] = {}  # part → new bytes (replaced or added)
+        self.removed: set[str] = set()
+        self.order: list[str] = list(package.names)
+        styles_part = package.styles_part()
+        self.styles_part = styles_part
+        self.styles = Styles(package.read(styles_part)) if styles_part else Styles(b"")
+        self.date1904 = package.date1904
+        self.dimensions: dict[str, str] = {}
+        self.type_add: dict[str, str] = {}
+        self.type_remove: set[str] = set()
+        self._book: bytes | None = None
+        self._book_rels: bytes | None = None
+
+    # -- cells
+
+    def sheet(self, part: str, col_styles: dict[int, int] | None = None) -> SheetEdit:
+        if part not in self.sheets:
+            self.sheets[part] = SheetEdit(col_styles=dict(col_styles or {}))
+        return self.sheets[part]
+
+    def set_dimension(self, part: str, ref: str) -> None:
+        self.dimensions[part] = ref
+
+    def set_table(self, info: TableInfo, last_row: int | None = None, new_columns: tuple[str, ...] = ()) -> None:
+        xml = self.parts.get(info.part) or self.package.read(info.part)
+        updated = table_with(xml, info, last_row, new_columns)
+        if updated != xml:
+            self.parts[info.part] = updated
+
+    # -- package-level entries
+
+    def _add_type(self, part: str, content_type: str) -> None:
+        self.type_add[part] = content_type
+
+    def _remove_type(self, part: str) -> None:
+        self.type_remove.add(part)
+
+    def content_types(self) -> bytes | None:
+        """[Content_Types].xml with the overrides of added parts inserted and those of removed parts taken out;
+        None when it stays as it was (a part replaced under its own name keeps its entry)."""
+        xml = original = self.package.read(CONTENT_TYPES)
+        existing = {name.decode().lstrip("/"): kind.decode() for name, kind in CONTENT_TYPE.findall(xml)}
+        for part in sorted(self.type_remove - set(self.type_add)):
+            xml = re.sub(rb'<Override\b[^>]*?PartName="/%s"[^>]*/>' % re.escape(part.encode()), b"", xml)
+        for part, kind in self.type_add.items():
+            if existing.get(part) == kind:
+                continue
+            xml = re.sub(rb'<Override\b[^>]*?PartName="/%s"[^>]*/>' % re.escape(part.encode()), b"", xml)
+            close = xml.rfind(b"</Types>")
+            xml = xml[:close] + f'<Override PartName="/{part}" ContentType="{kind}"/>'.encode() + xml[close:]
+        return None if xml == original else xml
+
+    def _unused(self, pattern: str) -> str:
+        """A part name like ``xl/charts/chart{}.xml`` with the first number no part uses."""
+        taken = (set(self.order) - self.removed) | set(self.parts)
+        number = 1
+        while pattern.format(number) in taken:
+            number += 1
+        return pattern.format(number)
+
+    def remove(self, part: str) -> None:
+        self.removed.add(part)
+        self._remove_type(part)
+
+    def drop_calc_chain(self) -> None:
+        """Drop calcChain.xml (Excel rebuilds it): kept, it would list a formula a run replaced by a value, which
+        Excel reports as a damaged file."""
+        book = self.package.workbook_part
+        for rel in self.package.rels(book):
+            if rel.type == REL_CALC_CHAIN:
+                self.remove(rel.part)
+                rels = self._book_rels if self._book_rels is not None else self.package.read(rels_name(book))
+                self._book_rels = re.sub(rb'<Relationship\b[^>]*?Id="%s"[^>]*/>' % re.escape(rel.id.encode()), b"", rels)
+
+    def put_tool_sheet(self, sheet: ToolSheet) -> str:
+        """Replace (or add, at the end of the tabs) a tool-owned sheet by the one in ``sheet.scratch``; returns
+        its part name here. Parts only the old sheet used (drawing, charts, their styles) go with it."""
+        scratch = _ScratchPackage(sheet.scratch)
+        source = next(s for s in scratch.sheets() if s.name == sheet.name)
+        existing = self.package.sheet(sheet.name)
+        if existing is not None:
+            part = existing.part
+            for old in self._owned_by(part):
+                self.remove(old)
+        else:
+            part = self._unused("xl/worksheets/sheet{}.xml")
+            self._add_sheet_entry(sheet.name, part)
+            self._add_type(part, CT_WORKSHEET)
+        self.parts[part] = self._adopt_sheet(scratch, source.part)
+        self._copy_related(scratch, source.part, part)
+        return part
+
+    def _owned_by(self, part: str) -> list[str]:
+        """The parts reached only through ``part``'s relationships (recursively), with its .rels parts."""
+        reached: list[str] = []
+        todo = [part]
+        while todo:
+            current = todo.pop()
+            name = rels_name(current)
+            if name in self.package.names:
+                reached.append(name)
+            for rel in self.package.rels(current):
+                if rel.part and rel.part in self.package.names and rel.part not in reached:
+                    reached.append(rel.part)
+                    todo.append(rel.part)
+        others = {
+            rel.part
+            for source in self.package.names
+            if not source.endswith(".rels") and source not in reached and source != part
+            for rel in self.package.rels(source)
+        }
+        return [p for p in reached if p not in others or p.endswith(".rels")]
+
+    def _adopt_sheet(self, scratch: _ScratchPackage, source: str) -> bytes:
+        """A scratch sheet's XML with its style ids mapped into this workbook's styles and its shared strings
+        written inline."""
+        xml = scratch.read(source)
+        other = scratch.styles
+        mapped: dict[int, int] = {}
+
+        def style(number: bytes) -> bytes:
+            value = int(number)
+            if value not in mapped:
+                mapped[value] = self.styles.adopt(other, value)
+            return str(mapped[value]).encode()
+
+        xml = re.sub(rb'(<c\b[^>]*?\ss=")(\d+)(")', lambda m: m.group(1) + style(m.group(2)) + m.group(3), xml)
+        xml = re.sub(rb'(<row\b[^>]*?\ss=")(\d+)(")', lambda m: m.group(1) + style(m.group(2)) + m.group(3), xml)
+        xml = re.sub(rb'(<col\b[^>]*?\sstyle=")(\d+)(")', lambda m: m.group(1) + style(m.group(2)) + m.group(3), xml)
+        strings = scratch.shared_strings()
+
+        def inline(match: re.Match[bytes]) -> bytes:
+            return match.group(1) + b' t="inlineStr"' + match.group(2) + b"><is>" + strings[int(match.group(3))] + b"</is></c>"
+
+        return re.sub(rb'(<c\b[^>]*?)\st="s"([^>]*)><v>(\d+)</v></c>', inline, xml)
+
+    def _copy_related(self, scratch: _ScratchPackage, source: str, target: str) -> None:
+        """Bring the parts a scratch sheet relates to (drawing → charts) under fresh names, with their .rels."""
+        rels = scratch.rels(source)
+        if not rels:
+            return
+        entries = []
+        for rel in rels:
+            if not rel.part:
+                continue
+            new = self._bring(scratch, rel.part)
+            entries.append((rel.id, rel.type, relative(target, new)))
+        self.parts[rels_name(target)] = _rels_xml(entries)
+
+    def _bring(self, scratch: _ScratchPackage, part: str) -> str:
+        folder, _, name = part.rpartition("/")
+        stem = re.sub(r"\d*\.xml$", "", name)
+        new = self._unused(f"{folder}/{stem}{{}}.xml")
+        self.parts[new] = b""  # reserve the name before its own parts are brought
+        content_type = scratch.content_type(part)
+        if content_type:
+            self._add_type(new, content_type)
+        inner = []
+        for rel in scratch.rels(part):
+            if rel.part:
+                inner.append((rel.id, rel.type, relative(new, self._bring(scratch, rel.part))))
+        self.parts[new] = scratch.read(part)
+        if inner:
+            self.parts[rels_name(new)] = _rels_xml(inner)
+        return new
+
+    def _add_sheet_entry(self, name: str, part: str) -> None:
+        book = self.package.workbook_part
+        xml = self._book if self._book is not None else self.package.read(book)
+        rels = self._book_rels if self._book_rels is not None else self.package.read(rels_name(book))
+        ids = {int(i) for i in re.findall(rb'\sId="rId(\d+)"', rels)}
+        rel_id = f"rId{max(ids, default=0) + 1}"
+        while rel_id.encode() in rels:
+            rel_id = f"rId{int(rel_id[3:]) + 1}"
+        sheet_ids = [int(i) for i in re.findall(rb'<sheet\b[^>]*?\ssheetId="(\d+)"', xml)]
+        root = xml[: xml.find(b">", xml.find(b"<workbook")) + 1]
+        prefix = _prefix_of(root, OFFICE_REL.encode())
+        declare = "" if prefix else f' xmlns:r="{OFFICE_REL}"'  # declared where it is used, as openpyxl does
+        entry = f'<sheet{declare} name="{escape(name, XML_ESCAPES)}" sheetId="{max(sheet_ids, default=0) + 1}" {prefix or "r"}:id="{rel_id}"/>'
+        close = xml.rfind(b"</sheets>")
+        self._book = xml[:close] + entry.encode() + xml[close:]
+        close = rels.rfind(b"</Relationships>")
+        target = relative(book, part)
+        self._book_rels = rels[:close] + f'<Relationship Id="{rel_id}" Type="{REL_WORKSHEET}" Target="{target}"/>'.encode() + rels[close:]
+
+    # -- writing
+
+    def write(self, target: Path, compresslevel: int = 6) -> None:
+        """Write the edited package to ``target`` (a new file)."""
+        book = self.package.workbook_part
+        if self._book is not None:
+            self.parts[book] = self._book
+        if self._book_rels is not None:
+            self.parts[rels_name(book)] = self._book_rels
+        writers = {part: SheetWriter(edit, self.styles, self.date1904) for part, edit in self.sheets.items()}
+        names = [n for n in self.order if n not in self.removed or n in self.parts]
+        names += [n for n in self.parts if n not in set(self.order)]
+        types = self.content_types()
+        if self.styles_part in names:
+            after = names[names.index(self.styles_part) + 1 :]
+            for part in (p for p in after if p in writers):  # written after styles.xml: learn the styles they need
+                for _ in writers[part].stream(self._source(part), self.dimensions.get(part)):
+                    pass
+        infos = {info.filename: info for info in self.package.infos}
+        with zipfile.ZipFile(self.package.path) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as out:
+            for name in names:
+                info = _entry(infos.get(name), name)
+                if name in writers:
+                    with out.open(info, "w", force_zip64=True) as stream:
+                        for piece in writers[name].stream(self._source(name), self.dimensions.get(name)):
+                            stream.write(piece)
+                elif name == self.styles_part and self.styles.changed:
+                    out.writestr(info, self.styles.result())
+                elif name == CONTENT_TYPES and types is not None:
+                    out.writestr(info, types)
+                elif name in self.parts:
+                    out.writestr(info, self.parts[name])
+                else:
+                    with source.open(name) as src, out.open(info, "w", force_zip64=True) as dst:
+                        while chunk := src.read(1 << 20):
+                            dst.write(chunk)
+
+    def _source(self, part: str) -> Iterator[bytes]:
+        if part in self.parts:
+            return iter([self.parts[part]])
+        return self.package.stream(part)
+
+
+def _entry(info: zipfile.ZipInfo | None, name: str) -> zipfile.ZipInfo:
+    """The new entry for a part: the old entry's date and attributes kept."""
+    entry = zipfile.ZipInfo(name, date_time=info.date_time if info else (2026, 1, 1, 0, 0, 0))
+    entry.compress_type = zipfile.ZIP_DEFLATED
+    if info is not None:
+        entry.external_attr = info.external_attr
+        entry.create_system = info.create_system
+    return entry
+
+
+def _rels_xml(entries: list[tuple[str, str, str]]) -> bytes:
+    body = "".join(f'<Relationship Id="{i}" Type="{t}" Target="{escape(target, XML_ESCAPES)}"/>' for i, t, target in entries)
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{body}</Relationships>'
+    ).encode()
+
+
+def _prefix_of(tag: bytes, uri: bytes) -> str | None:
+    match = re.search(rb'xmlns:([\w.-]+)="%s"' % re.escape(uri), tag)
+    return match.group(1).decode() if match else None
+
+
+class _ScratchPackage(Package):
+    """A workbook openpyxl wrote in memory, read like a file's package."""
+
+    def __init__(self, data: bytes) -> None:
+        import io
+
+        self._data = data
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            self.infos = archive.infolist()
+            self._small = {name: archive.read(name) for name in archive.namelist()}
+        self.names = [info.filename for info in self.infos]
+        self._rels = {}
+        self.path = Path("scratch.xlsx")
+        part = self.styles_part()
+        self.styles = Styles(self._small[part]) if part else Styles(b"")
+
+    def read(self, name: str) -> bytes:
+        return self._small[name]
+
+    def shared_strings(self) -> list[bytes]:
+        """The inner XML of each shared string (``<t>…</t>`` or rich runs), by index."""
+        name = next((n for n in self.names if n.endswith("sharedStrings.xml")), None)
+        if name is None:
+            return []
+        return [m.group(1) for m in re.finditer(rb"<si>(.*?)</si>", self._small[name], re.S)]
+
+    def content_type(self, part: str) -> str | None:
+        for name, kind in CONTENT_TYPE.findall(self._small[CONTENT_TYPES]):
+            if name.decode().lstrip("/") == part:
+                return kind.decode()
+        return None
+
+

@@ -1,0 +1,286 @@
+"""The package writer: a check edits the tracker's package, it does not rebuild it.
+
+What a run does not own comes through byte for byte (parts, and in the register every cell outside the output
+columns); what it writes reads back as the engine decided. The wide preservation suite (pictures in cells,
+sparklines, pivot tables …) is tests/test_preservation*.py; these are the writer's own cases.
+"""
+
+import re
+import shutil
+import zipfile
+from datetime import datetime
+
+import openpyxl
+import pytest
+from libreoffice import convert
+
+from refund_sheet import service
+from refund_sheet.engine.columns import INPUT_COLUMNS, OUTPUT_COLUMNS
+from refund_sheet.samples import sample_rows
+from refund_sheet.workbook.build import build_tracker, deterministic_bytes
+
+NOW = datetime(2026, 11, 26, 18, 0)
+REGISTER = "xl/worksheets/sheet1.xml"
+OUTPUT_LETTERS = {openpyxl.utils.get_column_letter(len(INPUT_COLUMNS) + 1 + i) for i in range(len(OUTPUT_COLUMNS))}
+CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>.*?</c>)', re.S)
+
+
+def parts(path):
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def cells(xml: bytes) -> dict[str, bytes]:
+    """Cell reference → the cell's raw XML."""
+    return {(m.group(1) + m.group(2)).decode(): m.group(0) for m in CELL.finditer(xml)}
+
+
+def patch_part(path, name, change):
+    """Rewrite one part inside the package, the way another program would have written it."""
+    data = parts(path)
+    data[name] = change(data[name])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for part, content in data.items():
+            z.writestr(part, content)
+
+
+def small(tmp_path, rows=20, seed=5):
+    path = tmp_path / "tracker.xlsx"
+    path.write_bytes(deterministic_bytes(build_tracker(sample_rows(NOW, rows, seed=seed))))
+    return path
+
+
+def test_parts_the_run_does_not_own_are_copied_byte_for_byte_in_order(tmp_path):
+    path = small(tmp_path)
+    service.check_file(path, now=datetime(2026, 11, 25, 9, 0))
+    before = parts(path)
+    order = list(before)
+    assert service.check_file(path, now=NOW, lang="en").saved  # every open row's reply changes language
+    after = parts(path)
+    owned = {REGISTER, "xl/worksheets/sheet4.xml"}  # the register, and 记录 (a line appended)
+    assert [n for n in after if n in before] == order
+    for name in order:
+        if name not in owned and not name.startswith(("xl/charts/", "xl/drawings/", "xl/worksheets/sheet3", "xl/worksheets/_rels/sheet3")):
+            assert after[name] == before[name], name
+
+
+def test_in_the_register_only_output_cells_change(tmp_path):
+    path = small(tmp_path, rows=40)
+    service.check_file(path, now=datetime(2026, 11, 25, 9, 0))
+    old = parts(path)[REGISTER]
+    service.check_file(path, now=NOW, lang="en")
+    new = parts(path)[REGISTER]
+    before, after = cells(old), cells(new)
+    for ref, xml in before.items():
+        if re.match(r"[A-Z]+", ref).group(0) not in OUTPUT_LETTERS:
+            assert after.get(ref) == xml, ref
+    outside = lambda xml: re.sub(rb"<sheetData>.*</sheetData>", b"", xml, flags=re.S)  # noqa: E731
+    assert outside(new) == outside(old)
+    assert re.findall(rb"<row [^>]*>", new) == re.findall(rb"<row [^>]*>", old)
+
+
+def test_styles_are_only_appended(tmp_path):
+    path = small(tmp_path)
+    patch_part(path, REGISTER, lambda xml: re.sub(rb'(<c r="W\d+") s="\d+"', rb"\1", xml))  # 退款金额 unformatted
+    old = parts(path)["xl/styles.xml"]
+    service.check_file(path, now=NOW)
+    new = parts(path)["xl/styles.xml"]
+    xfs = lambda xml: re.findall(rb"<xf\b[^>]*?(?:/>|>.*?</xf>)", re.search(rb"<cellXfs.*?</cellXfs>", xml, re.S).group(0), re.S)  # noqa: E731
+    assert xfs(new)[: len(xfs(old))] == xfs(old) and len(xfs(new)) > len(xfs(old))
+    ws = openpyxl.load_workbook(path)["退款登记"]
+    assert ws["W3"].number_format == '"¥"#,##0.00'
+
+
+@pytest.mark.libreoffice
+def test_a_file_saved_by_libreoffice_keeps_its_shared_strings(tmp_path):
+    """Excel, WPS and LibreOffice store text as shared strings: the writer leaves sharedStrings.xml and every cell
+    pointing into it alone, and writes its own text inline."""
+    saved = convert(small(tmp_path), "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
+    before = parts(saved)
+    assert "xl/sharedStrings.xml" in before
+    result = service.check_file(saved, now=NOW)
+    after = parts(saved)
+    assert result.saved and after["xl/sharedStrings.xml"] == before["xl/sharedStrings.xml"]
+    old, new = cells(before[REGISTER]), cells(after[REGISTER])
+    kept = [ref for ref in old if re.match(r"[A-Z]+", ref).group(0) not in OUTPUT_LETTERS]
+    assert kept and all(new[ref] == old[ref] for ref in kept)
+    ws = openpyxl.load_workbook(saved)["退款登记"]
+    assert ws["V2"].value in {c.value for c in __import__("refund_sheet.engine", fromlist=["Decision"]).Decision}
+    assert not service.check_file(saved, now=NOW).saved  # and it reads back as written
+
+
+def test_error_cells_are_still_reported_as_errors(tmp_path):
+    path = small(tmp_path)
+    patch_part(path, REGISTER, lambda xml: re.sub(rb'<c r="I5"[^>]*?(?:/>|>.*?</c>)', b'<c r="I5" t="e"><v>#N/A</v></c>', xml, count=1, flags=re.S))
+    service.check_file(path, now=NOW)
+    assert "退款登记!I5: 实付金额 是 Excel 错误值 #N/A" in openpyxl.load_workbook(path)["退款登记"]["AC5"].value
+
+
+def test_rows_and_cells_without_their_reference_are_placed_as_spreadsheet_programs_read_them(tmp_path):
+    """The r attributes are optional: a row without one follows the row before, a cell the cell before."""
+    path = small(tmp_path, rows=6)
+    reference = small(tmp_path / "ref" if (tmp_path / "ref").mkdir() is None else None, rows=6)
+    service.check_file(reference, now=NOW)
+
+    def strip(xml):
+        xml = re.sub(rb'<row r="(\d+)"', lambda m: b"<row" if int(m.group(1)) > 1 else m.group(0), xml)
+        # cells A–E of each case hold a value, one after the other: without r they still land in A–E
+        return re.sub(rb'<c r="[A-E](\d+)"', lambda m: b"<c" if int(m.group(1)) > 1 else m.group(0), xml)
+
+    patch_part(path, REGISTER, strip)
+    assert service.check_file(path, now=NOW).rows == 6
+    got, want = openpyxl.load_workbook(path)["退款登记"], openpyxl.load_workbook(reference)["退款登记"]
+    for row in range(2, 8):
+        assert [c.value for c in got[row]][21:30] == [c.value for c in want[row]][21:30], row
+
+
+def test_rows_as_excel_writes_them_keep_their_namespaces(tmp_path):
+    """Excel puts x14ac:dyDescent on every row and declares x14ac on the root: both stay, the file stays well formed."""
+    from xml.etree import ElementTree
+
+    path = small(tmp_path)
+    mc = (b'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" mc:Ignorable="x14ac" '
+          b'xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"')
+
+    def excel_like(xml):
+        xml = re.sub(rb"<worksheet ([^>]*)>", lambda m: b"<worksheet " + m.group(1) + b" " + mc + b">", xml, count=1)
+        return re.sub(rb'<row r="(\d+)"', rb'<row r="\1" x14ac:dyDescent="0.25"', xml)
+
+    patch_part(path, REGISTER, excel_like)
+    service.check_file(path, now=NOW)
+    xml = parts(path)[REGISTER]
+    ElementTree.fromstring(xml)
+    assert xml.count(b'x14ac:dyDescent="0.25"') == 21
+    assert not service.check_file(path, now=NOW).saved
+
+
+def test_no_merchant_cell_right_of_the_headers_is_written_over(tmp_path):
+    """A header with nothing under it yet, and a formula column without a header (no cached values)."""
+    path = small(tmp_path)
+    header = '<c r="AG1" t="inlineStr"><is><t>跟进人</t></is></c>'.encode()
+    formula = '<c r="AH2"><f>IF(A2="","","回访")</f></c>'.encode()
+
+    def add(xml):
+        xml = re.sub(rb'(<row r="1"[^>]*>.*?)</row>', lambda m: m.group(1) + header + b"</row>", xml, count=1, flags=re.S)
+        return re.sub(rb'(<row r="2"[^>]*>.*?)</row>', lambda m: m.group(1) + formula + b"</row>", xml, count=1, flags=re.S)
+
+    patch_part(path, REGISTER, add)
+    service.check_file(path, now=NOW)
+    ws = openpyxl.load_workbook(path)["退款登记"]
+    assert ws["AG1"].value == "跟进人" and ws["AH2"].value == '=IF(A2="","","回访")'
+    assert [t.ref for t in ws.tables.values()] == ["A1:AE21"]  # the Table does not swallow them
+
+
+def test_a_register_without_output_columns_gets_them_beside_a_table_that_grows_over_them(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "退款登记"
+    ws.append([c.header for c in INPUT_COLUMNS])
+    for case in sample_rows(NOW, 5, seed=2):
+        ws.append([case.get(c.key) for c in INPUT_COLUMNS])
+    last = openpyxl.utils.get_column_letter(len(INPUT_COLUMNS))
+    ws.add_table(openpyxl.worksheet.table.Table(displayName="T", ref=f"A1:{last}6"))
+    path = tmp_path / "t.xlsx"
+    wb.save(path)
+    service.check_file(path, now=NOW)
+    ws = openpyxl.load_workbook(path)["退款登记"]
+    table = ws.tables["T"]
+    end = openpyxl.utils.get_column_letter(len(INPUT_COLUMNS) + len(OUTPUT_COLUMNS))
+    assert table.ref == f"A1:{end}6"
+    assert [c.name for c in table.tableColumns][-len(OUTPUT_COLUMNS):] == [c.header for c in OUTPUT_COLUMNS]
+    assert [ws.cell(1, col).value for col in range(len(INPUT_COLUMNS) + 1, len(INPUT_COLUMNS) + 11)] == [c.header for c in OUTPUT_COLUMNS]
+
+
+def test_a_table_is_never_grown_over_a_merchant_column_right_of_it(tmp_path):
+    """跟进人 stands one column right of the Table, with a gap: the outputs go right of it, outside the Table,
+    and no header is invented for the merchant's empty header cells."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "退款登记"
+    ws.append([c.header for c in INPUT_COLUMNS])
+    for case in sample_rows(NOW, 5, seed=2):
+        ws.append([case.get(c.key) for c in INPUT_COLUMNS])
+    gap = len(INPUT_COLUMNS) + 2
+    ws.cell(1, gap, "跟进人")
+    ws.cell(3, gap, "阿May")
+    last = openpyxl.utils.get_column_letter(len(INPUT_COLUMNS))
+    ws.add_table(openpyxl.worksheet.table.Table(displayName="T", ref=f"A1:{last}6"))
+    path = tmp_path / "t.xlsx"
+    wb.save(path)
+    service.check_file(path, now=NOW)
+    ws = openpyxl.load_workbook(path)["退款登记"]
+    assert ws.tables["T"].ref == f"A1:{last}6"
+    assert ws.cell(1, len(INPUT_COLUMNS) + 1).value is None and ws.cell(1, gap).value == "跟进人"
+    assert ws.cell(1, gap + 1).value == "处理建议" and ws.cell(3, gap).value == "阿May"
+
+
+def test_a_filled_down_formula_in_an_output_column_goes_as_a_whole(tmp_path):
+    """A shared formula whose first cell is replaced by a result would leave the others pointing at nothing."""
+    path = small(tmp_path, rows=4)
+    patch_part(path, REGISTER, lambda xml: re.sub(
+        rb'<c r="AE([2-5])"[^>]*?(?:/>|>.*?</c>)',
+        lambda m: (b'<c r="AE2"><f t="shared" ref="AE2:AE5" si="0">NOW()</f><v>1</v></c>' if m.group(1) == b"2"
+                   else b'<c r="AE%s"><f t="shared" si="0"/><v>1</v></c>' % m.group(1)),
+        xml, flags=re.S))
+    service.check_file(path, now=NOW)
+    xml = parts(path)[REGISTER]
+    assert b't="shared"' not in xml
+    assert openpyxl.load_workbook(path)["退款登记"]["AE3"].value == NOW
+
+
+def test_a_new_now_that_moves_nothing_writes_nothing_and_keeps_the_backup(tmp_path):
+    path = small(tmp_path)
+    service.check_file(path, now=NOW)
+    before = path.read_bytes()
+    backups = sorted(p.name for p in tmp_path.iterdir() if ".bak" in p.name)
+    result = service.check_file(path, now=datetime(2026, 11, 26, 18, 5))
+    assert not result.saved and result.changed == 0
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if ".bak" in p.name) == backups
+
+
+def test_checked_time_is_stamped_only_on_rows_whose_outputs_changed(tmp_path):
+    path = small(tmp_path)
+    service.check_file(path, now=NOW)
+    first = [c.value for c in openpyxl.load_workbook(path)["退款登记"]["AE"][1:]]
+    ws = openpyxl.load_workbook(path)["退款登记"]
+    row = next(r for r in range(2, 22) if ws.cell(r, 22).value not in ("已完结", "信息不全", None))  # an open case
+    typed = '<c r="I{0}" t="inlineStr"><is><t>待确认</t></is></c>'.format(row).encode()
+    patch_part(path, REGISTER, lambda xml: re.sub(rb'<c r="I%d"[^>]*?(?:/>|>.*?</c>)' % row, typed, xml, count=1, flags=re.S))
+    later = datetime(2026, 11, 26, 19, 0)
+    assert service.check_file(path, now=later).changed == 1  # 实付金额 of that row retyped as text
+    stamped = [c.value for c in openpyxl.load_workbook(path)["退款登记"]["AE"][1:]]
+    i = row - 2
+    assert stamped[i] == later and stamped[:i] + stamped[i + 1 :] == first[:i] + first[i + 1 :]
+
+
+def test_an_xlsm_keeps_its_macros_and_workbook_part(tmp_path):
+    path = small(tmp_path)
+    data = parts(path)
+    data["xl/vbaProject.bin"] = b"\xd0\xcf\x11\xe0 not really a VBA project, kept as bytes"
+    xlsm = tmp_path / "t.xlsm"
+    with zipfile.ZipFile(xlsm, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in data.items():
+            z.writestr(name, content)
+    service.check_file(xlsm, now=NOW)
+    after = parts(xlsm)
+    assert after["xl/vbaProject.bin"] == data["xl/vbaProject.bin"] and after["xl/workbook.xml"] == data["xl/workbook.xml"]
+
+
+def test_output_text_is_written_inline_and_never_as_a_formula(tmp_path):
+    path = small(tmp_path)
+    patch_part(path, REGISTER, lambda xml: re.sub(rb'(<c r="C2"[^>]*?)(?:/>|>.*?</c>)', rb'<c r="C2" t="inlineStr"><is><t>=1+1</t></is></c>', xml, count=1, flags=re.S))
+    service.check_file(path, now=NOW)
+    xml = parts(path)[REGISTER]
+    reply = cells(xml)["AD2"]
+    assert b't="inlineStr"' in reply and b"<f>" not in reply and "=1+1".encode() in reply
+
+
+def test_a_copy_with_out_leaves_the_input_byte_identical(tmp_path):
+    path = small(tmp_path)
+    before = path.read_bytes()
+    copy = tmp_path / "copy.xlsx"
+    service.check_file(path, out=copy, now=NOW)
+    assert path.read_bytes() == before and copy.exists()
+    shutil.copy(copy, tmp_path / "again.xlsx")
+    assert not service.check_file(tmp_path / "again.xlsx", now=NOW).saved
