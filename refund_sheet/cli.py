@@ -41,6 +41,12 @@ def _now(text: str | None):
         raise click.BadParameter(str(error), param_hint="--now") from None
 
 
+BACKUPS = click.option(
+    "--backups", default=5, show_default=True, type=click.IntRange(1, 1000),
+    help="How many backups (NAME.bak-YYYYMMDD-HHMMSS.xlsx) to keep beside the file; the oldest goes first.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="refund-sheet")
 def main() -> None:
@@ -53,12 +59,16 @@ def main() -> None:
 @click.option("--now", "now_text", metavar='"YYYY-MM-DD HH:MM"', help="Judge as if it were this shop-local time.")
 @click.option("--lang", type=click.Choice(["zh-CN", "en"]), help="Reply language (default: 规则!参数 语言).")
 @click.option("--templates", type=PATH, help="A folder of your own reply templates, overriding the built-in ones.")
+@BACKUPS
 @QUIET
-def check(file: Path, out: Path | None, now_text: str | None, lang: str | None, templates: Path | None, quiet: bool) -> None:
+def check(
+    file: Path, out: Path | None, now_text: str | None, lang: str | None, templates: Path | None, backups: int, quiet: bool
+) -> None:
     """Judge every open case in FILE and fill the output columns.
 
-    Saves atomically, keeping the previous file as NAME.bak.xlsx; a run that saves also rebuilds the 统计
-    sheet and adds one row to 记录. Example:
+    Only rows whose results change are written; a run that changes nothing leaves the file alone. Saves
+    atomically, keeping the previous file as NAME.bak-YYYYMMDD-HHMMSS.xlsx (the last 5); a run that saves
+    also rebuilds the 统计 sheet when it changed and adds one row to 记录. Example:
 
         refund-sheet check RefundTracker.xlsx --now "2026-11-20 12:00"
     """
@@ -66,7 +76,9 @@ def check(file: Path, out: Path | None, now_text: str | None, lang: str | None, 
     source = "refund-sheet check" + (f" --now {now_text}" if now_text else "")
     try:
         with _progress(quiet) as progress:
-            result = service.check_file(file, out, now, lang=lang, templates=templates, source=source, progress=progress)
+            result = service.check_file(
+                file, out, now, lang=lang, templates=templates, source=source, progress=progress, backups=backups
+            )
     except RefundSheetError as error:
         _fail(error)
     click.echo(result.summary())
@@ -74,7 +86,7 @@ def check(file: Path, out: Path | None, now_text: str | None, lang: str | None, 
 
 @main.command()
 @click.argument("path", type=PATH)
-@click.option("--force", is_flag=True, help="Replace an existing file (the old one is kept as NAME.bak.xlsx).")
+@click.option("--force", is_flag=True, help="Replace an existing file (the old one is kept as NAME.bak-….xlsx).")
 def new(path: Path, force: bool) -> None:
     """Build a new, empty tracker workbook at PATH.
 
@@ -112,8 +124,9 @@ def demo(folder: Path, rows: int, now_text: str | None, quiet: bool) -> None:
 @click.option("--into", "tracker", type=PATH, required=True, help="The tracker workbook to merge into.")
 @click.option("--orders", type=PATH, help="An order export (订单号, 买家, 签收时间) to fill buyer and delivery time.")
 @click.option("-o", "--out", type=PATH, help="Write the merged tracker here instead of saving it in place.")
+@BACKUPS
 @QUIET
-def import_(export: Path, tracker: Path, orders: Path | None, out: Path | None, quiet: bool) -> None:
+def import_(export: Path, tracker: Path, orders: Path | None, out: Path | None, backups: int, quiet: bool) -> None:
     """Merge a Douyin after-sales export (.xlsx or .csv) into a tracker, by 售后单号.
 
     New cases are appended; known cases get their platform fields refreshed; your own columns, manual
@@ -123,7 +136,7 @@ def import_(export: Path, tracker: Path, orders: Path | None, out: Path | None, 
     """
     try:
         with _progress(quiet) as progress:
-            plan = service.import_file(export, tracker, orders, out, progress=progress)
+            plan = service.import_file(export, tracker, orders, out, progress=progress, backups=backups)
     except RefundSheetError as error:
         _fail(error)
     click.echo(plan.summary())

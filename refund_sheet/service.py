@@ -191,6 +191,7 @@ def check_file(
     only_rows: set[int] | None = None,
     source: str = "refund-sheet check",
     progress: Progress | None = None,
+    backups: int = 5,
     _before_replace=None,
 ) -> CheckResult:
     """Process a tracker file: judge every open case, fill the output columns, save atomically with a backup.
@@ -231,7 +232,7 @@ def check_file(
     record_run(edit, tracker, board, result, source, policy)
     if progress:
         progress("保存", 0, None)
-    result.backup = save_atomic(edit.write, target, _before_replace=_before_replace)
+    result.backup = save_atomic(edit.write, target, _before_replace=_before_replace, keep=backups)
     result.saved = True
     return result
 
@@ -537,6 +538,7 @@ def import_file(
     *,
     source: str = "refund-sheet import",
     progress: Progress | None = None,
+    backups: int = 5,
 ):
     """Merge a Douyin after-sales export into the tracker ``into`` by 售后单号 (``refund-sheet import``).
 
@@ -566,7 +568,7 @@ def import_file(
         log_import(edit, tracker, plan, Path(export), len(rows), Path(into), target, source, policy)
         if progress:
             progress("保存", 0, None)
-        save_atomic(edit.write, target)
+        save_atomic(edit.write, target, keep=backups)
     return plan
 
 

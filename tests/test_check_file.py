@@ -12,7 +12,8 @@ from conftest import NOW, read_register, row, write_register
 from refund_sheet import service
 from refund_sheet.cli import main
 from refund_sheet.errors import SaveError, WorkbookError
-from refund_sheet.workbook import backup_path
+from refund_sheet.workbook import latest_backup
+from refund_sheet.workbook.write import PackageEdit
 
 # The Douyin export's spellings, shuffled, with full- and half-width brackets, plus a column of the merchant's own.
 DOUYIN = {
@@ -171,14 +172,14 @@ def test_missing_columns_are_named_with_a_suggestion_and_nothing_is_written(trac
     before = path.read_bytes()
     with pytest.raises(WorkbookError, match="缺少必填列“商品类目”（是否是“类别”？）"):
         run(path)
-    assert path.read_bytes() == before and not backup_path(path).exists()
+    assert path.read_bytes() == before and latest_backup(path) is None
 
 
 def test_save_keeps_a_backup_of_the_previous_file(tracker):
     path = tracker([row()])
     before = path.read_bytes()
     result = run(path)
-    assert result.backup == backup_path(path) and backup_path(path).read_bytes() == before
+    assert result.backup == latest_backup(path) and result.backup.read_bytes() == before
 
 
 def test_out_leaves_the_input_alone(tracker, tmp_path):
@@ -209,17 +210,16 @@ def test_a_failure_mid_write_leaves_the_file_byte_identical(tracker, tmp_path, m
     path = tracker([row()])
     before = path.read_bytes()
 
-    def half_save(self, filename):
-        if isinstance(filename, (str, Path)):  # the fast path saves its skeleton into memory first
-            with open(filename, "wb") as handle:
-                handle.write(b"PK\x03\x04 half a zip")
+    def half_save(self, filename, **_):
+        with open(filename, "wb") as handle:
+            handle.write(b"PK\x03\x04 half a zip")
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(openpyxl.Workbook, "save", half_save)
+    monkeypatch.setattr(PackageEdit, "write", half_save)
     with pytest.raises(RuntimeError):
         run(path)
     assert path.read_bytes() == before and _leftovers(tmp_path) == []
-    assert not backup_path(path).exists()
+    assert latest_backup(path) is None
 
 
 def test_a_file_open_in_excel_is_refused(tracker, tmp_path):
@@ -293,3 +293,17 @@ def test_the_grid_path_keeps_values_beyond_the_headers_too():
     grid = [headers, list(row().values()) + ["记得回访"]]
     result = service.check_grid(grid, default_policy(), NOW)
     assert result.columns["decision"] == len(headers) + 1 and result.new_headers[0] == "处理建议"
+
+
+def test_the_last_five_backups_are_kept_oldest_removed_first(tracker, monkeypatch):
+    from refund_sheet.workbook import backups_of
+
+    path = tracker([row()])
+    saves = []
+    for hour in range(13, 20):  # seven saving runs, each with another language or time that changes the replies
+        saves.append(path.read_bytes())
+        result = service.check_file(path, now=datetime(2026, 11, 20, hour, 0), lang=("en" if hour % 2 else "zh-CN"))
+        assert result.saved
+    kept = backups_of(path)
+    assert len(kept) == 5
+    assert [p.read_bytes() for p in kept] == saves[-5:]

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
@@ -23,7 +24,7 @@ from conftest import NOW, read_register, row, write_register
 from refund_sheet import lock, service
 from refund_sheet.cli import main
 from refund_sheet.errors import SaveError
-from refund_sheet.workbook import backup_path, save_atomic
+from refund_sheet.workbook import BACKUP_NAME, backup_path, latest_backup, save_atomic
 
 ROOT = os.name != "nt" and os.geteuid() == 0  # root reads and writes through any permission bits
 
@@ -32,11 +33,18 @@ ROOT = os.name != "nt" and os.geteuid() == 0  # root reads and writes through an
 def saved(tmp_path):
     """A tracker that was saved once before (so it has a backup), and the new content to save over it."""
     path = write_register(tmp_path / "t.xlsx", [row()])
-    backup_path(path).write_bytes(write_register(tmp_path / "old.xlsx", [row(售后单号="旧")]).read_bytes())
+    backup_path(path, datetime(2026, 1, 1)).write_bytes(write_register(tmp_path / "old.xlsx", [row(售后单号="旧")]).read_bytes())
     (tmp_path / "old.xlsx").unlink()
     new = openpyxl.load_workbook(path)
     new.active["A2"] = "AS-NEW"
-    return path, path.read_bytes(), backup_path(path).read_bytes(), new
+    return path, path.read_bytes(), latest_backup(path).read_bytes(), new
+
+
+def only_the_file_and_backups(folder):
+    """No temporary left behind: the workbook and its backups only."""
+    names = sorted(p.name for p in folder.iterdir())
+    assert [n for n in names if n != "t.xlsx" and not BACKUP_NAME.match(n)] == [], names
+    return names
 
 
 def _fail_nth(monkeypatch, target, name, n, error):
@@ -59,7 +67,7 @@ def _half_written(monkeypatch, kind):
             handle.write(b"PK\x03\x04 half a package")
         raise OSError(28, "No space left on device")
 
-    if kind == "workbook":
+    if kind == "writer":
         monkeypatch.setattr(openpyxl.Workbook, "save", lambda self, filename: write_half(filename))
     else:
         monkeypatch.setattr(Path, "write_bytes", lambda self, data: write_half(self, data))
@@ -90,11 +98,11 @@ STEPS = {
 }
 
 
-@pytest.mark.parametrize("kind", ["workbook", "bytes"])
+@pytest.mark.parametrize("kind", ["writer", "bytes"])
 @pytest.mark.parametrize("step", list(STEPS))
 def test_a_failure_at_any_step_of_a_save_leaves_the_file_and_a_backup_intact(saved, monkeypatch, step, kind):
     path, before, old_backup, new = saved
-    payload = new if kind == "workbook" else _bytes_of(new)
+    payload = (lambda tmp: new.save(tmp)) if kind == "writer" else _bytes_of(new)  # a writer, as PackageEdit.write
     inject, message, backup_done = STEPS[step]
     if step == "disk full while writing":
         inject(monkeypatch, kind)
@@ -106,8 +114,8 @@ def test_a_failure_at_any_step_of_a_save_leaves_the_file_and_a_backup_intact(sav
     monkeypatch.undo()
     assert path.read_bytes() == before
     # the backup is the previous backup, or — once the step that refreshes it has run — a copy of this very file
-    assert backup_path(path).read_bytes() == (before if backup_done else old_backup)
-    assert sorted(p.name for p in path.parent.iterdir()) == ["t.bak.xlsx", "t.xlsx"]  # no temporary left behind
+    assert latest_backup(path).read_bytes() == (before if backup_done else old_backup)
+    only_the_file_and_backups(path.parent)
 
 
 def _bytes_of(wb) -> bytes:
@@ -127,19 +135,19 @@ def test_ctrl_c_during_a_save_leaves_the_file_intact(saved, monkeypatch):
 
     monkeypatch.setattr(openpyxl.Workbook, "save", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        save_atomic(new, path)
-    assert path.read_bytes() == before and backup_path(path).read_bytes() == old_backup
-    assert sorted(p.name for p in path.parent.iterdir()) == ["t.bak.xlsx", "t.xlsx"]
+        save_atomic(lambda tmp: new.save(tmp), path)
+    assert path.read_bytes() == before and latest_backup(path).read_bytes() == old_backup
+    assert len(only_the_file_and_backups(path.parent)) == 2
 
 
 def test_a_successful_save_after_a_failed_one_is_whole(saved, monkeypatch):
     path, before, _, new = saved
     _fail_nth(monkeypatch, os, "replace", 2, PermissionError(13, "locked"))
     with pytest.raises(SaveError):
-        save_atomic(new, path)
+        save_atomic(lambda tmp: new.save(tmp), path)
     monkeypatch.undo()
-    assert save_atomic(new, path) == backup_path(path)
-    assert read_register(path)[0]["售后单号"] == "AS-NEW" and backup_path(path).read_bytes() == before
+    assert save_atomic(lambda tmp: new.save(tmp), path) == latest_backup(path)
+    assert read_register(path)[0]["售后单号"] == "AS-NEW" and latest_backup(path).read_bytes() == before
 
 
 # ------------------------------------------------------------------------------------------------ locked files
@@ -298,5 +306,6 @@ def test_the_lock_file_is_removed_and_never_counted_as_a_workbook(tracker, tmp_p
     path = tracker([row()])
     service.check_file(path, now=NOW)
     service.check_file(path, now=NOW)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["tracker.bak.xlsx", "tracker.xlsx"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 2 and names[1] == "tracker.xlsx" and BACKUP_NAME.match(names[0])
 

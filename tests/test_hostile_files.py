@@ -19,7 +19,7 @@ from conftest import NOW, read_register, row, write_register
 from refund_sheet import service
 from refund_sheet.cli import main
 from refund_sheet.errors import SaveError, WorkbookError
-from refund_sheet.workbook import backup_path, guard
+from refund_sheet.workbook import guard, latest_backup
 
 VBA = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"Attribute VB_Name = \"Module1\"\r\nSub Hello()\r\nEnd Sub\r\n" * 20
 
@@ -292,5 +292,5 @@ def test_the_guard_passes_every_workbook_the_project_builds(tmp_path):
     """No false alarm: the tracker and a demo of 300 cases pass the checks."""
     result = service.demo(tmp_path, 300, NOW)
     guard.check_package(result.out)
-    guard.check_package(backup_path(result.out))
+    guard.check_package(latest_backup(result.out))
 

@@ -77,6 +77,10 @@ def test_in_the_register_only_output_cells_change(tmp_path):
     outside = lambda xml: re.sub(rb"<sheetData>.*</sheetData>", b"", xml, flags=re.S)  # noqa: E731
     assert outside(new) == outside(old)
     assert re.findall(rb"<row [^>]*>", new) == re.findall(rb"<row [^>]*>", old)
+    from xml.etree import ElementTree
+
+    rows = ElementTree.fromstring(new).findall("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheetData/*")
+    assert [r.get("r") for r in rows] == [str(n) for n in range(1, 42)]  # every row whole, in order
 
 
 def test_styles_are_only_appended(tmp_path):

@@ -7,12 +7,14 @@ An existing workbook is never re-serialised: it is saved by editing its package,
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from glob import escape as glob_escape
 from pathlib import Path
 
 from ..engine.columns import BY_KEY
@@ -63,9 +65,44 @@ def _grid(
 # ------------------------------------------------------------------------------------------------ saving
 
 
-def backup_path(target: Path) -> Path:
-    """``RefundTracker.xlsx`` → ``RefundTracker.bak.xlsx`` beside it (opens in Excel like the original)."""
-    return target.with_name(f"{target.stem}.bak{target.suffix}")
+KEEP_BACKUPS = 5  # backups kept beside a workbook; the oldest goes first
+BACKUP_NAME = re.compile(r"^(?P<stem>.+)\.bak-(?P<when>\d{8}-\d{6})(?:-(?P<n>\d+))?(?P<suffix>\.\w+)$")
+
+
+def backup_path(target: Path, when: datetime | None = None) -> Path:
+    """A new backup's name beside ``target``: ``RefundTracker.xlsx`` → ``RefundTracker.bak-20261202-101500.xlsx``
+    (opens in Excel like the original; a second one in the same second gets ``-2``)."""
+    stamp = (when or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    same = [BACKUP_NAME.match(p.name) for p in backups_of(target)]
+    numbers = [int(m["n"] or 1) for m in same if m and m["when"] == stamp]
+    if not numbers:
+        return target.with_name(f"{target.stem}.bak-{stamp}{target.suffix}")
+    return target.with_name(f"{target.stem}.bak-{stamp}-{max(numbers) + 1}{target.suffix}")
+
+
+def backups_of(target: Path) -> list[Path]:
+    """The backups of ``target`` beside it, oldest first."""
+    found = []
+    for path in target.parent.glob(f"{glob_escape(target.stem)}.bak-*{target.suffix}"):
+        match = BACKUP_NAME.match(path.name)
+        if match and match["stem"] == target.stem and match["suffix"] == target.suffix:
+            found.append(((match["when"], int(match["n"] or 1)), path))
+    return [path for _, path in sorted(found)]
+
+
+def latest_backup(target: Path) -> Path | None:
+    """The newest backup of ``target`` (None when there is none)."""
+    found = backups_of(Path(target))
+    return found[-1] if found else None
+
+
+def _prune_backups(target: Path, keep: int) -> None:
+    """Remove the oldest backups beyond ``keep`` (a backup that cannot be removed is left, never an error)."""
+    for old in backups_of(target)[: max(0, len(backups_of(target)) - keep)]:
+        try:
+            old.unlink()
+        except OSError:
+            pass
 
 
 def excel_lock_file(target: Path) -> Path:
@@ -83,11 +120,14 @@ def _mode_for(target: Path) -> int:
     return 0o666 & ~umask
 
 
-def save_atomic(wb: bytes | Callable[[Path], None], target: Path, backup: bool = True, _before_replace=None) -> Path | None:
+def save_atomic(
+    wb: bytes | Callable[[Path], None], target: Path, backup: bool = True, _before_replace=None, keep: int = KEEP_BACKUPS
+) -> Path | None:
     """Save (ready .xlsx bytes, or a function that writes the file) to a temporary file in the same folder, keep a backup of the
     previous file, then rename over it.
 
     Any failure leaves ``target`` exactly as it was and removes the temporary file. Returns the backup path.
+    The last ``keep`` backups are kept (``NAME.bak-YYYYMMDD-HHMMSS.xlsx``); older ones are removed after the save.
     ``_before_replace`` is a test hook called between writing and renaming.
     """
     target = Path(target)
@@ -126,6 +166,8 @@ def save_atomic(wb: bytes | Callable[[Path], None], target: Path, backup: bool =
         _discard(tmp, bak_tmp)
         raise
     _fsync_folder(target.parent)
+    if saved_backup is not None:
+        _prune_backups(target, max(keep, 1))
     return saved_backup
 
 

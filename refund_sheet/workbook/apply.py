@@ -33,7 +33,8 @@ def _refuse_merged(tracker: Tracker, row: int, column: int, header: str) -> None
 
 
 def _register(edit: PackageEdit, tracker: Tracker) -> SheetEdit:
-    return edit.sheet(tracker.register.part, tracker.register.scan.col_styles)
+    reg = tracker.register
+    return edit.sheet(reg.part, reg.scan.col_styles, reg.header_row)
 
 
 def _grow_dimension(edit: PackageEdit, tracker: Tracker) -> None:

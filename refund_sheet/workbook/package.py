@@ -315,6 +315,8 @@ class SheetScan:
 
     def merged_over(self, row: int, column: int) -> tuple[int, int, int, int] | None:
         """The merged range hiding this cell (not its top-left cell, which shows the value), if any."""
+        if not self.merged:
+            return None
         for r1, c1, r2, c2 in self.merged:
             if r1 <= row <= r2 and c1 <= column <= c2 and (row, column) != (r1, c1):
                 return r1, c1, r2, c2
@@ -358,12 +360,21 @@ def scan_sheet(chunks: Iterator[bytes], formula_cols: set[int] | None = None) ->
 
 
 def _last_content_col(row_xml: bytes) -> int:
-    """The column of the last cell in a row holding a value or a formula (an empty styled cell does not count)."""
-    last = 0
-    for column, start, end in cells_of(row_xml):
-        if row_xml[end - 2 : end] != b"/>":
-            last = column
-    return last
+    """The column of the last cell in a row holding a value or a formula (an empty styled cell does not count).
+
+    Read from the end of the row with ``rfind``: this runs for every row of the register."""
+    end = len(row_xml)
+    while True:
+        at = row_xml.rfind(b"<c ", 0, end)
+        if at == -1:
+            return 0
+        close = row_xml.find(b">", at)
+        if row_xml[close - 1] != 0x2F:  # not <c …/>: it has content
+            ref = CELL_REF.search(row_xml, at, close)
+            if ref is None:  # cells without their reference: count them from the start
+                return max((col for col, start, stop in cells_of(row_xml) if row_xml[stop - 2 : stop] != b"/>"), default=0)
+            return column_index(ref.group(1))
+        end = at
 
 
 def error_cells(xml: bytes, number: int) -> Iterator[tuple[int, int, str]]:

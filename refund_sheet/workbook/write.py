@@ -27,6 +27,8 @@ from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
 from ..engine.columns import column_letter
+from .package import CELL_REF
+from .package import column_index as column_of
 from .package import (
     CONTENT_TYPES, OFFICE_REL, REL_CALC_CHAIN, REL_WORKSHEET, ROW_NUMBER, Package, TableInfo, cells_of, range_ref, rels_name,
     relative, sheet_stream,
@@ -242,6 +244,7 @@ class SheetEdit:
 
     cells: dict[int, dict[int, Put]] = field(default_factory=dict)
     col_styles: dict[int, int] = field(default_factory=dict)
+    header_row: int = 1  # new rows below the sheet's last row look like it, unless it is the header row (or above)
 
     def put(self, row: int, column: int, value: object, fmt: str | None = None, style: int | None = None) -> None:
         self.cells.setdefault(row, {})[column] = Put(value, fmt, style)
@@ -283,10 +286,13 @@ class SheetWriter:
 
     def _row(self, number: int, xml: bytes, puts: dict[int, Put], above: dict[int, int]) -> bytes:
         if xml.endswith(b"/>") and xml.rfind(b"<", 0, len(xml) - 2) == 0:
-            open_tag, body, close = xml[:-2] + b">", b"", b"</row>"
+            open_tag, body = xml[:-2] + b">", b""
         else:
             open_end = xml.find(b">") + 1
-            open_tag, body, close = xml[:open_end], xml[open_end:-6], b"</row>"
+            open_tag, body = xml[:open_end], xml[open_end:-6]
+        quick = self._quick_row(number, body, puts, above)
+        if quick is not None:
+            return open_tag + quick + b"</row>"
         pending = sorted(puts.items())
         out: list[bytes] = []
         at = 0
@@ -304,7 +310,39 @@ class SheetWriter:
         tail = body[at:]
         for col, put in pending:
             out.append(self._cell(number, col, put, None, above))
-        return open_tag + b"".join(out) + tail + close
+        return open_tag + b"".join(out) + tail + b"</row>"
+
+    def _quick_row(self, number: int, body: bytes, puts: dict[int, Put], above: dict[int, int]) -> bytes | None:
+        """The usual rows without parsing every cell: each cell to write found by its reference, or all of them
+        past the row's last cell (appended). None when neither holds (then every cell is parsed)."""
+        row = str(number).encode()
+        columns = sorted(puts)
+        last = body.rfind(b"<c ")
+        if last == -1 or b"<c>" in body:
+            return None
+        tag_end = body.find(b">", last)
+        ref = CELL_REF.search(body, last, tag_end)
+        if ref is None:
+            return None
+        if column_of(ref.group(1)) < columns[0]:  # every new cell goes after the last one there
+            end = tag_end + 1 if body[tag_end - 1] == 0x2F else body.find(b"</c>", tag_end) + 4
+            return body[:end] + b"".join(self._cell(number, c, puts[c], None, above) for c in columns) + body[end:]
+        spans = []
+        for column in columns:
+            start = body.find(b'<c r="' + self._letter(column) + row + b'"')
+            if start == -1:
+                return None
+            tag_end = body.find(b">", start)
+            end = tag_end + 1 if body[tag_end - 1] == 0x2F else body.find(b"</c>", tag_end) + 4
+            spans.append((start, end, column))
+        spans.sort()
+        out, at = [], 0
+        for start, end, column in spans:
+            out.append(body[at:start])
+            out.append(self._cell(number, column, puts[column], body[start:end], above))
+            at = end
+        out.append(body[at:])
+        return b"".join(out)
 
     def _new_row(self, number: int, puts: dict[int, Put], above: dict[int, int]) -> bytes:
         cells = b"".join(self._cell(number, col, put, None, above) for col, put in sorted(puts.items()))
@@ -333,7 +371,8 @@ class SheetWriter:
                 yield xml
             else:
                 if w < len(waiting):  # rows below every row of the sheet: they look like the last one
-                    last_styles = _styles_of(last_xml)
+                    number = _number_of(last_xml)
+                    last_styles = _styles_of(last_xml) if number and number > self.edit.header_row else {}
                     for number in waiting[w:]:
                         yield self._new_row(number, rows[number], last_styles)
                 yield xml
@@ -349,8 +388,9 @@ def _styles_of(row_xml: bytes) -> dict[int, int]:
     return styles
 
 
-def renumber_row(xml: bytes, number: int) -> bytes:
-    return ROW_NUMBER.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)] + str(number).encode() + b'"', xml, count=1)
+def _number_of(row_xml: bytes) -> int | None:
+    match = ROW_NUMBER.match(row_xml)
+    return int(match.group(1)) if match else None
 
 
 # ------------------------------------------------------------------------------------------------ tables
@@ -414,9 +454,9 @@ class PackageEdit:
 
     # -- cells
 
-    def sheet(self, part: str, col_styles: dict[int, int] | None = None) -> SheetEdit:
+    def sheet(self, part: str, col_styles: dict[int, int] | None = None, header_row: int = 1) -> SheetEdit:
         if part not in self.sheets:
-            self.sheets[part] = SheetEdit(col_styles=dict(col_styles or {}))
+            self.sheets[part] = SheetEdit(col_styles=dict(col_styles or {}), header_row=header_row)
         return self.sheets[part]
 
     def set_dimension(self, part: str, ref: str) -> None:
