@@ -91,7 +91,7 @@ def write_outputs(
             column = columns[key]
             _refuse_merged(tracker, row, column, key)
             replaced_formula = replaced_formula or (row, column) in formulas
-            sheet.put(row, column, _text(value), OUTPUT_FORMATS.get(key))
+            sheet.put(row, column, value, OUTPUT_FORMATS.get(key))  # output_values made its text cell-safe
     if replaced_formula:
         for row, column in reg.scan.shared:  # a filled-down formula in an output column goes as a whole: a cell
             if column not in sheet.cells.get(row, {}):  # left behind would point at a formula that is gone

@@ -313,33 +313,49 @@ class SheetWriter:
         return open_tag + b"".join(out) + tail + b"</row>"
 
     def _quick_row(self, number: int, body: bytes, puts: dict[int, Put], above: dict[int, int]) -> bytes | None:
-        """The usual rows without parsing every cell: each cell to write found by its reference, or all of them
-        past the row's last cell (appended). None when neither holds (then every cell is parsed)."""
+        """The usual rows without parsing every cell: each cell to write found by its reference; one that is not
+        there goes before the next cell written (when only cells written lie between) or after the row's last
+        cell. None when a cell cannot be placed that way (then every cell is parsed)."""
+        if b"<c>" in body:
+            return None
         row = str(number).encode()
-        columns = sorted(puts)
         last = body.rfind(b"<c ")
-        if last == -1 or b"<c>" in body:
-            return None
-        tag_end = body.find(b">", last)
-        ref = CELL_REF.search(body, last, tag_end)
-        if ref is None:
-            return None
-        if column_of(ref.group(1)) < columns[0]:  # every new cell goes after the last one there
-            end = tag_end + 1 if body[tag_end - 1] == 0x2F else body.find(b"</c>", tag_end) + 4
-            return body[:end] + b"".join(self._cell(number, c, puts[c], None, above) for c in columns) + body[end:]
-        spans = []
-        for column in columns:
-            start = body.find(b'<c r="' + self._letter(column) + row + b'"')
-            if start == -1:
+        if last == -1:
+            last_col, last_end = 0, 0
+        else:
+            tag_end = body.find(b">", last)
+            ref = CELL_REF.search(body, last, tag_end)
+            if ref is None:
                 return None
-            tag_end = body.find(b">", start)
-            end = tag_end + 1 if body[tag_end - 1] == 0x2F else body.find(b"</c>", tag_end) + 4
-            spans.append((start, end, column))
-        spans.sort()
+            last_col = column_of(ref.group(1))
+            last_end = tag_end + 1 if body[tag_end - 1] == 0x2F else body.find(b"</c>", tag_end) + 4
+        columns = sorted(puts)
+        found: dict[int, tuple[int, int]] = {}
+        for column in columns:
+            if column > last_col:
+                continue
+            start = body.find(b'<c r="' + self._letter(column) + row + b'"')
+            if start != -1:
+                tag_end = body.find(b">", start)
+                found[column] = (start, tag_end + 1 if body[tag_end - 1] == 0x2F else body.find(b"</c>", tag_end) + 4)
+        edits: list[tuple[int, int, int, bytes]] = []  # (position, order, end, new bytes)
+        for i, column in enumerate(columns):
+            if column in found:
+                start, end = found[column]
+                edits.append((start, 1, end, self._cell(number, column, puts[column], body[start:end], above)))
+                continue
+            if column > last_col:
+                at = last_end
+            else:
+                following = next((c for c in columns[i + 1 :] if c in found), None)
+                if following is None or any(c not in puts for c in range(column + 1, following)):
+                    return None
+                at = found[following][0]
+            edits.append((at, 0, at, self._cell(number, column, puts[column], None, above)))
         out, at = [], 0
-        for start, end, column in spans:
+        for start, _, end, xml in sorted(edits, key=lambda e: (e[0], e[1])):
             out.append(body[at:start])
-            out.append(self._cell(number, column, puts[column], body[start:end], above))
+            out.append(xml)
             at = end
         out.append(body[at:])
         return b"".join(out)
