@@ -49,6 +49,9 @@ def test_cases_come_in_chunks_and_the_table_reaches_the_last_row(tmp_path):
         assert f'<dimension ref="A1:AE{count + 1}"/>'.encode() in sheet
         assert f'<row r="{count + 1}">'.encode() in sheet and f'<row r="{count + 2}"'.encode() not in sheet
         assert f'ref="A1:AE{count + 1}"'.encode() in archive.read(bigsheet.TABLE)
+        info = archive.getinfo(bigsheet.SHEET)
+    # real sheet XML deflates ~8:1 (a full sheet: 8.5:1); the guard refuses big parts above 200:1
+    assert info.file_size < guard.MAX_RATIO / 10 * info.compress_size
 
 
 def test_too_few_cases_or_too_many_rows_are_refused(tmp_path):
