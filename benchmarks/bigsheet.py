@@ -12,8 +12,10 @@ made in chunks so that memory stays flat; the table and the sheet's dimension ar
 
 from __future__ import annotations
 
+import queue
 import re
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -84,6 +86,33 @@ def _styles_of(empty_row: str) -> dict[int, str]:
     }
 
 
+class _Background:
+    """Calls ``write`` on a second thread, so that deflating (zlib lets go of the GIL) overlaps making the XML."""
+
+    def __init__(self, write) -> None:
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self.thread = threading.Thread(target=self._run, args=(write,), daemon=True)
+        self.error: BaseException | None = None
+
+    def _run(self, write) -> None:
+        while (data := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    write(data)
+                except BaseException as error:  # handed to the caller when it leaves the block
+                    self.error = error
+
+    def __enter__(self):
+        self.thread.start()
+        return self.queue.put
+
+    def __exit__(self, *exc) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
+
+
 def write_tracker(path: Path, cases: Iterable[dict[str, object]], count: int) -> Path:
     """Write a tracker holding ``count`` of ``cases`` (register rows keyed by canonical key) to ``path``."""
     from refund_sheet.engine.columns import INPUT_COLUMNS, OUTPUT_COLUMNS
@@ -114,21 +143,21 @@ def write_tracker(path: Path, cases: Iterable[dict[str, object]], count: int) ->
                 header, empty = rows.split('<row r="2"', 1)
                 head = re.sub(r'<dimension ref="A1:([A-Z]+)2"/>', rf'<dimension ref="A1:\g<1>{last}"/>', head)
                 write_row = _row_writer(_styles_of(empty), keys)
-                with dst.open(entry, "w") as part:  # < 4 GiB even for a full sheet of checked rows: no zip64
-                    part.write(f"{head}<sheetData>{header}".encode("utf-8"))
+                with dst.open(entry, "w") as part, _Background(part.write) as write:
+                    write(f"{head}<sheetData>{header}".encode("utf-8"))
                     batch: list[str] = []
                     number = 1
                     for number, case in enumerate(cases, start=2):
                         batch.append(write_row(number, case))
                         if len(batch) == 2000:
-                            part.write("".join(batch).encode("ascii"))
+                            write("".join(batch).encode("ascii"))
                             batch.clear()
                         if number == last:
                             break
-                    part.write("".join(batch).encode("ascii"))
+                    write("".join(batch).encode("ascii"))
                     if number != last:
                         raise ValueError(f"only {number - 1:,} cases given, {count:,} asked for")
-                    part.write(f"</sheetData>{tail}".encode("utf-8"))
+                    write(f"</sheetData>{tail}".encode("utf-8"))
     finally:
         skeleton.unlink()
     return Path(path)
