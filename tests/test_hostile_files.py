@@ -145,7 +145,7 @@ def test_a_full_sheet_with_longer_rows_and_shared_strings_passes_the_guard(tmp_p
 
 
 def test_the_most_compressible_real_shape_passes_the_guard(tmp_path, register):
-    """The same 180-character reply on every row and nothing else, as openpyxl writes it (character references):
+    """The same 174-character reply on every row and nothing else, as openpyxl writes it (character references):
     a 45 MB sheet at ~95:1, the highest ratio measured for a sheet a merchant could really have."""
     reply = "您好，您的退货退款申请已收到，请在七天内按照页面上的地址寄回商品，我们收到后会尽快为您处理退款，谢谢您的支持与理解。" * 3
     text = reply.encode("ascii", "xmlcharrefreplace")

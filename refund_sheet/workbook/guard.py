@@ -44,7 +44,7 @@ GRID_PARTS = re.compile(
 PART_MAX = 64 * 1024 * 1024
 TOTAL_MAX = 2 * GRID_MAX  # a full register and as much again for everything else in the workbook
 MAX_RATIO = 200  # deflate of a real tracker's sheet XML gives ~8:1 (a full sheet as built 8.5:1, checked 8.3:1);
-# the most a legitimate shape was measured at is ~96:1 (the same 180-character reply on every row, nothing else);
+# the most a legitimate shape was measured at is ~96:1 (the same 174-character reply on every row, nothing else);
 # a bomb gives ~1000:1 (deflate's limit is 1032:1)
 RATIO_FROM = 32 * 1024 * 1024  # only big parts are judged: a cell of 32,767 identical characters compresses
 # ~500:1 too, and a part under this size cannot hurt; many small parts are judged together (the whole package)
