@@ -269,9 +269,6 @@ def shares(run: dict[str, object]) -> dict[str, float | None]:
         "before save": span(replied, first.get("保存")),
         "save": span(first.get("保存"), run["end"]),
         "total": run["end"],
-        "read share": span(run["imported"], first.get("读取")),
-        "judge share": span(first.get("读取"), replied),
-        "write share": span(replied, run["end"]),
     }
 
 
@@ -347,8 +344,9 @@ def full_sheet(args) -> None:
                 missing = [s for s in STAGES if s not in json.loads(runs["driver"][0]["stdout"])["marks"]]
                 if missing:
                     notes.append(f"- {size:,} rows: check_file did not report the stage(s) {', '.join(missing)}")
-                pct = {k: None if split[f"{k} share"] is None else 100 * split[f"{k} share"] / split["total"]
-                       for k in ("read", "judge", "write")}
+                groups = {"read": ("read",), "judge": ("parse", "judge", "replies"), "write": ("before save", "save")}
+                pct = {name: None if any(split[k] is None for k in keys) else 100 * sum(split[k] for k in keys) / split["total"]
+                       for name, keys in groups.items()}
                 stage_table.append(
                     f"| {size:,} | {split['total']:.1f} | " + " | ".join(fmt(split[k]) for k in (
                         "imports", "read", "parse", "judge", "replies", "before save", "save"))
