@@ -95,14 +95,17 @@ def test_a_zip_bomb_is_refused_before_it_expands(tmp_path, register):
     assert "xl/worksheets/sheet1.xml" in message
 
 
-def _claim_size(path, name: str, size: int) -> None:
-    """Rewrite the central directory so that ``name`` claims ``size`` uncompressed bytes."""
+def _claim_size(path, name: str, size: int, packed: int | None = None) -> None:
+    """Rewrite the central directory so that ``name`` claims ``size`` uncompressed bytes (and ``packed`` compressed
+    ones): the guard judges a package from its directory, so this is a package of that size as far as it can tell."""
     data = bytearray(path.read_bytes())
     at = data.find(b"PK\x01\x02")  # the first central directory header
     while at != -1:
         name_len = struct.unpack_from("<H", data, at + 28)[0]
         if data[at + 46 : at + 46 + name_len] == name.encode():
             struct.pack_into("<I", data, at + 24, size)
+            if packed is not None:
+                struct.pack_into("<I", data, at + 20, packed)
             break
         at = data.find(b"PK\x01\x02", at + 4)
     else:
@@ -111,9 +114,83 @@ def _claim_size(path, name: str, size: int) -> None:
 
 
 def test_a_package_claiming_gigabytes_is_refused(tmp_path, register):
+    """A sheet claiming 4 GB from a few kB: the ratio gives it away, whatever a full sheet may hold."""
     claim = rezip(register, tmp_path / "claim.xlsx")
     _claim_size(claim, "xl/worksheets/sheet1.xml", 0xFFFF_FFF0)
-    refused(claim, r"解压后有 4,096 MB（上限 512 MB）")
+    refused(claim, r"xl/worksheets/sheet1.xml 压缩比 \d+:1 异常（上限 200:1）")
+
+
+# What a tracker of 1,048,575 sample cases (a full sheet) measures, built by benchmarks/bigsheet.py and checked by
+# `refund-sheet check` (benchmarks/run.py --full-sheet --keep): the register part's uncompressed and compressed bytes.
+FULL_SHEET_AS_BUILT = (1_370_438_926, 161_663_419)  # 1,307 MiB at 8.5:1, 1.3 KB a row
+FULL_SHEET_CHECKED = (2_235_815_800, 269_833_424)  # 2,132 MiB at 8.3:1, 2.1 KB a row
+
+
+@pytest.mark.parametrize("sizes", [FULL_SHEET_AS_BUILT, FULL_SHEET_CHECKED], ids=["as built", "checked"])
+def test_a_full_sheet_tracker_passes_the_guard(tmp_path, register, sizes):
+    """The old flat limit (512 MB unpacked) refused a full sheet, and a re-check above ~300k rows."""
+    full = rezip(register, tmp_path / "full.xlsx")
+    _claim_size(full, "xl/worksheets/sheet1.xml", *sizes)
+    guard.check_package(full)
+
+
+def test_a_full_sheet_with_longer_rows_and_shared_strings_passes_the_guard(tmp_path, register):
+    """Rows 1.8 times as long as a checked tracker's (the merchant's own columns), and shared strings as big as a
+    whole checked sheet."""
+    size, packed = FULL_SHEET_CHECKED
+    full = rezip(register, tmp_path / "full.xlsx", extra={"xl/sharedStrings.xml": b"<sst/>"})
+    _claim_size(full, "xl/worksheets/sheet1.xml", size * 18 // 10, packed * 18 // 10)
+    _claim_size(full, "xl/sharedStrings.xml", size, packed)
+    guard.check_package(full)
+
+
+def test_the_most_compressible_real_shape_passes_the_guard(tmp_path, register):
+    """The same 174-character reply on every row and nothing else, as openpyxl writes it (character references):
+    a 45 MB sheet at ~95:1, the highest ratio measured for a sheet a merchant could really have."""
+    reply = "您好，您的退货退款申请已收到，请在七天内按照页面上的地址寄回商品，我们收到后会尽快为您处理退款，谢谢您的支持与理解。" * 3
+    text = reply.encode("ascii", "xmlcharrefreplace")
+    rows = b"".join(b'<row r="%d"><c r="AD%d" s="6" t="inlineStr"><is><t>%s</t></is></c></row>' % (n, n, text)
+                    for n in range(2, 32_000))
+    sheet = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>' + rows
+    full = rezip(register, tmp_path / "same.xlsx", lambda name, data: sheet + b"</sheetData></worksheet>"
+                 if name == "xl/worksheets/sheet1.xml" else data)
+    info = zipfile.ZipFile(full).getinfo("xl/worksheets/sheet1.xml")
+    assert info.file_size >= guard.RATIO_FROM and 50 * info.compress_size < info.file_size  # judged, and very high
+    guard.check_package(full)
+
+
+def test_many_small_parts_that_expand_a_thousandfold_are_refused_together(tmp_path, register):
+    """Each part is under the size from which a part's own ratio is judged; the package as a whole is not."""
+    zeros = bytes(2**20)
+    bomb = rezip(register, tmp_path / "parts.xlsx", extra={f"xl/media/image{i}.png": zeros for i in range(40)})
+    assert bomb.stat().st_size < 200_000
+    refused(bomb, r"整体压缩比 \d+:1 异常（上限 200:1，共 \d+ 个内部文件）")
+
+
+def test_a_structure_part_is_held_to_what_a_workbook_structure_can_need(tmp_path, register):
+    """styles.xml holds at most Excel's 64,000 cell formats, a few MB: 100 MB is not a style sheet, whatever its ratio."""
+    claim = rezip(register, tmp_path / "styles.xlsx")
+    _claim_size(claim, "xl/styles.xml", 100 * 2**20, 10 * 2**20)
+    refused(claim, r"xl/styles.xml 解压后有 100 MB（此类部件上限 64 MB）")
+
+
+def test_a_sheet_beyond_a_full_sheet_of_long_rows_is_refused(tmp_path, register, monkeypatch):
+    """Over the per-sheet limit (1,048,576 rows × 4 KiB; lowered here, as the zip directory's 32-bit sizes cannot
+    claim more than 4 GiB without a zip64 record), even at an ordinary ratio."""
+    monkeypatch.setattr(guard, "GRID_MAX", 2**30)
+    claim = rezip(register, tmp_path / "long.xlsx")
+    _claim_size(claim, "xl/worksheets/sheet1.xml", 2**31, 2**28)
+    refused(claim, r"xl/worksheets/sheet1.xml 解压后有 2,048 MB（此类部件上限 1,024 MB）")
+
+
+def test_a_workbook_of_several_full_sheets_is_refused_in_total(tmp_path, register):
+    """Three sheets of 4 GB each at an ordinary ratio: each could be a full sheet, together they pass 8 GiB."""
+    sheet = zipfile.ZipFile(register).read("xl/worksheets/sheet1.xml")
+    extra = {"xl/worksheets/sheet2.xml": sheet, "xl/worksheets/sheet3.xml": sheet}  # as far as the directory goes
+    claim = rezip(register, tmp_path / "three.xlsx", extra=extra)
+    for name in ("xl/worksheets/sheet1.xml", *extra):
+        _claim_size(claim, name, 4_000_000_000, 500_000_000)
+    refused(claim, r"解压后有 11,4\d\d MB（上限 8,192 MB）")
 
 
 def test_a_package_with_too_many_parts_is_refused(tmp_path, register):

@@ -15,16 +15,39 @@ macros of an .xlsm (kept byte for byte; a save under a name that cannot hold mac
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
 from ..errors import SaveError, WorkbookError
 
 MAX_ENTRIES = 10_000  # a tracker has a few dozen parts; Excel's own files rarely pass a few hundred
-MAX_TOTAL = 512 * 1024 * 1024  # uncompressed bytes; ~100,000 rows of 35 columns is well under this
-MAX_RATIO = 200  # deflate of real sheet XML gives 5-30x; a bomb gives ~1000x
+
+# How big a part may be is judged by what it is (docs/reliability.md, "Hostile files", has the measurements).
+# A part that holds something for each cell, row or picture grows with the sheet, up to Excel's 1,048,576 rows: a
+# worksheet, the shared strings, notes and threaded comments, the calculation chain, a sheet's relationships (one
+# per hyperlink), drawings (an anchor per picture), a chart's cached values, pivot caches and tables (an item per
+# distinct value), slicer caches, linked workbooks' cached cells, in-cell pictures (Excel's richData, WPS's
+# cellimages.xml). So does any part that is not XML (pictures, embedded files, the VBA project, a data model).
+MAX_ROWS = 1_048_576  # Excel's limit (and 16,384 columns: the budget below is a row's average, not its maximum)
+ROW_BYTES = 4 * 1024  # a full sheet of checked tracker rows (31 columns, the replies as character references, as
+# openpyxl writes them) takes 2.1 KB a row (2,132 MiB in all); Excel's own XML is shorter (UTF-8, shared strings)
+GRID_MAX = MAX_ROWS * ROW_BYTES  # 4 GiB: a full sheet of rows nearly twice as long as a checked tracker's
+GRID_PARTS = re.compile(
+    r"xl/(worksheets|macrosheets|drawings|charts|pivotcache|pivottables|slicercaches|externallinks|richdata"
+    r"|threadedcomments|comments)/.*|xl/(sharedstrings|comments\d*|calcchain|metadata|cellimages)\.xml",
+    re.IGNORECASE,
+)
+# The parts that describe the workbook rather than its cells are bounded by its structure, not by its rows: the
+# content types, the package's and the workbook's relationships, the document properties, workbook.xml (sheets,
+# names), styles.xml (Excel keeps at most 64,000 cell formats: a few MB), the theme, the tables' definitions.
+PART_MAX = 64 * 1024 * 1024
+TOTAL_MAX = 2 * GRID_MAX  # a full register and as much again for everything else in the workbook
+MAX_RATIO = 200  # deflate of a real tracker's sheet XML gives ~8:1 (a full sheet as built 8.5:1, checked 8.3:1);
+# the most a legitimate shape was measured at is ~96:1 (the same 174-character reply on every row, nothing else);
+# a bomb gives ~1000:1 (deflate's limit is 1032:1)
 RATIO_FROM = 32 * 1024 * 1024  # only big parts are judged: a cell of 32,767 identical characters compresses
-# ~1000x too, and a part under this size cannot hurt (the total is bounded by MAX_TOTAL anyway)
+# ~500:1 too, and a part under this size cannot hurt; many small parts are judged together (the whole package)
 PROLOG_BYTES = 64 * 1024  # read size while looking through an XML part's prolog
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam")
@@ -69,23 +92,35 @@ def _check_archive(path: Path, archive: zipfile.ZipFile) -> None:
     names = {info.filename for info in infos}
     if len(infos) > MAX_ENTRIES:
         raise WorkbookError(f"{path.name} 含 {len(infos)} 个内部文件（上限 {MAX_ENTRIES}），不像正常的工作簿，已拒绝打开")
-    total = sum(info.file_size for info in infos)
-    if total > MAX_TOTAL:
-        raise WorkbookError(
-            f"{path.name} 解压后有 {total / 2**20:,.0f} MB（上限 {MAX_TOTAL / 2**20:,.0f} MB），可能是压缩炸弹，已拒绝打开"
-        )
-    for info in infos:
-        if info.file_size >= RATIO_FROM and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise WorkbookError(
-                f"{path.name} 中的 {info.filename} 压缩比 {info.file_size // max(info.compress_size, 1)}:1 异常（上限 "
-                f"{MAX_RATIO}:1），可能是压缩炸弹，已拒绝打开"
-            )
     if "mimetype" in names and "content.xml" in names:
         raise WorkbookError(f"{path.name} 是 OpenDocument（.ods）表格：请在 WPS/LibreOffice/Excel 中另存为 .xlsx 后再试")
     if "xl/workbook.bin" in names:
         raise WorkbookError(f"{path.name} 是 .xlsb 二进制工作簿：请在 Excel 中另存为 .xlsx 后再试")
     if "[Content_Types].xml" not in names:
         raise WorkbookError(f"{path.name} 是一个压缩包，但不是 Excel 工作簿：请确认选对了文件")
+    for info in infos:
+        cap = _limit_of(info.filename)
+        if info.file_size > cap:
+            raise WorkbookError(
+                f"{path.name} 中的 {info.filename} 解压后有 {info.file_size / 2**20:,.0f} MB（此类部件上限 "
+                f"{cap / 2**20:,.0f} MB），可能是压缩炸弹，已拒绝打开"
+            )
+        if info.file_size >= RATIO_FROM and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise WorkbookError(
+                f"{path.name} 中的 {info.filename} 压缩比 {info.file_size // max(info.compress_size, 1)}:1 异常（上限 "
+                f"{MAX_RATIO}:1），可能是压缩炸弹，已拒绝打开"
+            )
+    total = sum(info.file_size for info in infos)
+    packed = max(sum(info.compress_size for info in infos), 1)
+    if total > TOTAL_MAX:
+        raise WorkbookError(
+            f"{path.name} 解压后有 {total / 2**20:,.0f} MB（上限 {TOTAL_MAX / 2**20:,.0f} MB），可能是压缩炸弹，已拒绝打开"
+        )
+    if total >= RATIO_FROM and total > MAX_RATIO * packed:  # many small parts, each too small to be judged
+        raise WorkbookError(
+            f"{path.name} 整体压缩比 {total // packed}:1 异常（上限 {MAX_RATIO}:1，共 {len(infos)} 个内部文件），"
+            "可能是压缩炸弹，已拒绝打开"
+        )
     if any(name.lower().endswith("vbaproject.bin") for name in names) and path.suffix.lower() not in MACRO_SUFFIXES:
         raise WorkbookError(
             f"{path.name} 含有宏（VBA），但扩展名是 {path.suffix}：保存时宏会丢失。请把扩展名改为 .xlsm 后再运行"
@@ -98,6 +133,12 @@ def _check_archive(path: Path, archive: zipfile.ZipFile) -> None:
                 raise WorkbookError(
                     f"{path.name} 的 {info.filename} 含有 XML 实体/DOCTYPE 声明，Excel 不会生成这样的文件（可能是恶意文件），已拒绝打开"
                 )
+
+
+def _limit_of(name: str) -> int:
+    """The most uncompressed bytes a part named ``name`` may hold: a sheet's worth for the parts that grow with
+    the cells, a structure part's for the rest."""
+    return GRID_MAX if GRID_PARTS.fullmatch(name) or not name.lower().endswith(XML_SUFFIXES) else PART_MAX
 
 
 def _declares_doctype(part) -> bool:
