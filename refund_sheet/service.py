@@ -227,6 +227,8 @@ def check_file(
     board = dashboard_of(tracker, policy, now, *((evaluation, rows) if only_rows is None else ()))
     if not updates and not new_headers and target == path and not board.moved:
         return result  # nothing moved: the file is not touched, whatever "now" says
+    if progress:
+        progress("写入", 0, None)
     edit = PackageEdit(tracker.package)
     apply.write_outputs(edit, tracker, columns, new_headers, updates)
     record_run(edit, tracker, board, result, source, policy)

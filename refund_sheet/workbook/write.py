@@ -20,7 +20,10 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
+import queue
+import threading
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -190,19 +193,22 @@ class Styles:
 # ------------------------------------------------------------------------------------------------ cells
 
 
-@dataclass(frozen=True)
-class Put:
-    """One cell to write: its value, the number format it needs, and a style to use instead of the cell's own."""
+class Put(NamedTuple):
+    """One cell to write: its value, the number format it needs, and a style to use instead of the cell's own.
+    (A named tuple: a run makes one per output cell, a million and more on a big register.)"""
 
     value: object
     fmt: str | None = None
     style: int | None = None
 
 
+NEEDS_ESCAPE = re.compile(r"[&<>\r]")
+
+
 def text_xml(text: str) -> bytes:
     """``<t>…</t>``: escaped, carriage returns kept, characters XML cannot hold dropped."""
     text = ILLEGAL.sub("", text)
-    body = escape(text, {"\r": "&#13;"})
+    body = escape(text, {"\r": "&#13;"}) if NEEDS_ESCAPE.search(text) else text
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
     return f"<t{space}>{body}</t>".encode("utf-8", "replace")
 
@@ -664,8 +670,7 @@ class PackageEdit:
                 info = _entry(infos.get(name), name)
                 if name in writers:
                     with out.open(info, "w", force_zip64=True) as stream:
-                        for piece in writers[name].stream(self._source(name), self.dimensions.get(name)):
-                            stream.write(piece)
+                        _write_beside(stream, writers[name].stream(self._source(name), self.dimensions.get(name)))
                 elif name == self.styles_part and self.styles.changed:
                     out.writestr(info, self.styles.result())
                 elif name == CONTENT_TYPES and types is not None:
@@ -681,6 +686,42 @@ class PackageEdit:
         if part in self.parts:
             return iter([self.parts[part]])
         return self.package.stream(part)
+
+
+def _write_beside(stream, pieces: Iterable[bytes], size: int = 1 << 20) -> None:
+    """Write ``pieces`` into a zip entry, compressing on a second thread (zlib lets go of the interpreter while
+    it works) while this one builds the next megabyte of XML."""
+    batches: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+    failed: list[BaseException] = []
+
+    def compress() -> None:
+        while (batch := batches.get()) is not None:
+            if not failed:
+                try:
+                    stream.write(batch)
+                except BaseException as error:  # handed back to the caller below
+                    failed.append(error)
+
+    worker = threading.Thread(target=compress, daemon=True)
+    worker.start()
+    try:
+        buffer: list[bytes] = []
+        held = 0
+        for piece in pieces:
+            buffer.append(piece)
+            held += len(piece)
+            if held >= size:
+                batches.put(b"".join(buffer))
+                buffer, held = [], 0
+                if failed:
+                    break
+        if buffer and not failed:
+            batches.put(b"".join(buffer))
+    finally:
+        batches.put(None)
+        worker.join()
+    if failed:
+        raise failed[0]
 
 
 def _entry(info: zipfile.ZipInfo | None, name: str) -> zipfile.ZipInfo:
