@@ -227,10 +227,17 @@ def cell_xml(ref: bytes, style: int, value: object, date1904: bool = False) -> b
     """One ``<c>``: text inline (never a formula, whatever it starts with), numbers and date-times as numbers.
     An empty value keeps only a styled empty cell (nothing at all when the cell has no style)."""
     s = b' s="%d"' % style if style else b""
-    if value is None or value == "":
-        return b'<c r="%s"%s/>' % (ref, s) if style else b""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
+        if not value:
+            return b'<c r="%s"%s/>' % (ref, s) if style else b""
         return b'<c r="%s"%s t="inlineStr"><is>' % (ref, s) + text_xml(value) + b"</is></c>"
+    if value is None:
+        return b'<c r="%s"%s/>' % (ref, s) if style else b""
+    if kind is Decimal or kind is int:
+        return b'<c r="%s"%s><v>%s</v></c>' % (ref, s, str(value).encode())
+    if isinstance(value, str):  # a str subclass
+        return cell_xml(ref, style, str(value), date1904)
     if isinstance(value, bool):
         return b'<c r="%s"%s t="b"><v>%d</v></c>' % (ref, s, value)
     if isinstance(value, (datetime, date, time)):
@@ -275,20 +282,20 @@ class SheetWriter:
         return self.letters[column]
 
     def _cell(self, row: int, column: int, put: Put, old: bytes | None, above: dict[int, int]) -> bytes:
-        if put.style is not None:
-            style = put.style
-        elif old is not None:
-            match = STYLE_ATTR.search(old, 0, old.find(b">"))
-            style = int(match.group(1)) if match else 0
-        else:
-            style = above.get(column, self.edit.col_styles.get(column, 0))
-        if put.fmt and isinstance(put.value, (Decimal, int, float, datetime, date)) and not isinstance(put.value, bool):
-            style = self.styles.with_format(style, put.fmt)
-        elif put.fmt == "@" and isinstance(put.value, str):
-            style = self.styles.with_format(style, "@")
-        if old is not None and b"<f" in old:
-            self.formula_replaced = True
-        return cell_xml(self._letter(column) + str(row).encode(), style, put.value, self.date1904)
+        value, fmt, style = put
+        if style is None:
+            if old is not None:
+                match = STYLE_ATTR.search(old, 0, old.find(b">"))
+                style = int(match.group(1)) if match else 0
+                if b"<f" in old:
+                    self.formula_replaced = True
+            else:
+                style = above.get(column, self.edit.col_styles.get(column, 0))
+        if fmt is not None and value is not None:
+            kind = type(value)
+            if kind is Decimal or kind is datetime or kind is int or kind is float or kind is date or (kind is str and fmt == "@"):
+                style = self.styles.with_format(style, fmt)
+        return cell_xml(self._letter(column) + str(row).encode(), style, value, self.date1904)
 
     def _row(self, number: int, xml: bytes, puts: dict[int, Put], above: dict[int, int]) -> bytes:
         if xml.endswith(b"/>") and xml.rfind(b"<", 0, len(xml) - 2) == 0:
