@@ -16,15 +16,15 @@ from functools import lru_cache
 from .batching import without_gc_pauses
 from .model import REFUNDING, CaseType, Decision, Facts, Payer, ReasonGroup, Risk, Sla, Verdict
 from .money import ZERO, cents, percent_of, yuan
-from .policy import Category, Policy, Reason, Situation, first_match
-from .vocab import did_you_mean, fold, norm, waiting_for_buyer
+from .policy import UNKNOWN, Category, Policy, Reason, Situation, first_match
+from .vocab import did_you_mean, fold, norm, refund_failed, waiting_for_buyer
 
 MERCHANT_FAULT = frozenset({ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM, ReasonGroup.NOT_RECEIVED})
 # The members compared for every case, read once: reading ``Decision.DONE`` from an Enum class costs about 50 ns in
 # Python 3.11, ten times a module name, and a case makes about ten such reads.
 DONE, PARTIAL, REVIEW = Decision.DONE, Decision.REFUND_PARTIAL, Decision.MANUAL_REVIEW
 PREFERENCE, UNSHIPPED = ReasonGroup.PREFERENCE, CaseType.REFUND_UNSHIPPED
-OVERDUE, DUE_SOON, OK = Sla.OVERDUE, Sla.DUE_SOON, Sla.OK
+OVERDUE, DUE_SOON, OK, WAITING = Sla.OVERDUE, Sla.DUE_SOON, Sla.OK, Sla.WAITING
 MANUAL = "人工"
 CLOSED_RULE = "已完结"
 
@@ -79,7 +79,8 @@ def risks_of_all(all_facts: Sequence[Facts], policy: Policy) -> list[tuple[str, 
 
 
 def deadline_of(f: Facts, policy: Policy) -> datetime | None:
-    """The platform's deadline when given; else the policy's limit for the stage the case is in (SPEC §4)."""
+    """The platform's deadline when given; else the policy's limit for the stage the case is in (SPEC §4).
+    While the case waits on the buyer that is the buyer's deadline (the platform's, when the data has one)."""
     if f.platform_deadline is not None:
         return f.platform_deadline
     if waiting_for_buyer(f.status):
@@ -97,7 +98,11 @@ def deadline_of(f: Facts, policy: Policy) -> datetime | None:
     return start + _hours(stage.amount)
 
 
-def sla_of(deadline: datetime | None, now: datetime, policy: Policy) -> Sla | None:
+def sla_of(deadline: datetime | None, now: datetime, policy: Policy, waiting: bool = False) -> Sla | None:
+    """时效状态 at ``now``: 等待买家 while the case waits on the buyer (whose deadline it is, not the merchant's),
+    else by the merchant's deadline; ``None`` when there is none."""
+    if waiting:
+        return WAITING
     if deadline is None:
         return None
     if now > deadline:
@@ -180,26 +185,69 @@ def _words(policy: Policy, reason_text: str | None, category_text: str | None) -
 
 
 def situation_of(f: Facts, policy: Policy, risky: bool) -> tuple[Situation, Category | None, tuple[str, ...], datetime | None]:
-    """What the rule conditions look at, plus notes for the explanation and the window's end."""
+    """What the rule conditions look at, plus notes for the explanation and the window's end.
+
+    A fact the row is missing (``Facts.gaps``) makes the conditions on it ``UNKNOWN``: 类目 → 类目支持无理由 and
+    七天内; whether the buyer signed → 已签收 and 七天内; only the signing date → 七天内. Goods never shipped have
+    no window at all (七天内 is ``None``: a condition on it fails, as before).
+    """
     reason, category, notes = _words(policy, f.reason, f.category)
+    gaps = f.gaps
     window_end = None
     in_window = None
     if category is not None and f.delivered_at is not None and f.requested_at is not None:
         window_end = policy.calendar.window_end(f.delivered_at, category.window_days)
         in_window = f.requested_at <= window_end
+    elif gaps is not None and not (f.delivered_at is None and f.shipped is False):
+        in_window = UNKNOWN
+    if gaps is not None and "category" in gaps:
+        category_ok = UNKNOWN
+        notes = tuple(n for n in notes if not n.startswith("类目"))  # named by the gap when it matters
+    else:
+        category_ok = category.supports_no_reason if category else None
     s = Situation(  # by position, in the order of Situation's fields (type, group, reason, delivered, in_window,
         # category_ok, evidence, risk, paid): keywords cost a third of a microsecond per case
         f.type,  # type: ignore[arg-type]  (checked by the caller: no problems → type is known)
         reason.group if reason else ReasonGroup.OTHER,
         reason.name if reason else (f.reason or ""),
-        f.delivered_at is not None,
+        UNKNOWN if gaps is not None and "delivered" in gaps else f.delivered_at is not None,
         in_window,
-        category.supports_no_reason if category else None,
+        category_ok,
         f.evidence or (reason is not None and not reason.needs_evidence),
         risky,
         f.paid,  # type: ignore[arg-type]
     )
     return s, category, notes, window_end
+
+
+# Which missing facts leave each condition unknown, and what to do about each.
+NEEDS = {"已签收": ("delivered",), "七天内": ("category", "delivered", "signed_at"), "类目支持无理由": ("category",)}
+FILL = {
+    "category": "填写类目（每个商品填一次，之后的售后单自动沿用）",
+    "delivered": "填写签收时间，或导入时加 --orders 订单导出补上",
+    "signed_at": "填写签收时间，或导入时加 --orders 订单导出补上",
+}
+
+
+def _undecided(f: Facts, rule_id: str, unknown: tuple[str, ...], base: dict) -> Verdict:
+    """INCOMPLETE because the first rule that could decide tests a fact the row is missing: the explanation names
+    that fact, what is wrong with it, where to fill it, and which rule needs it."""
+    gaps = f.gaps or {}
+    kinds = [k for condition in unknown for k in NEEDS[condition] if k in gaps]
+    missing = [gaps[k] for k in dict.fromkeys(kinds)]
+    head = "；".join(f"{p.field}，{p.message}" for p in missing)
+    where = "；".join(f"请在 {p.loc} {FILL[k]}" for k, p in zip(dict.fromkeys(kinds), missing))
+    needs = f"规则 {rule_id} 要看“{'、'.join(unknown)}”"
+    return Verdict(
+        decision=Decision.INCOMPLETE,
+        amount=ZERO,
+        payer=Payer.NONE,
+        rule_id="",
+        explanation=f"信息不全（{head}）：{needs}，{where}。",
+        reason=f.reason,
+        problems=tuple(missing),
+        **base,
+    )
 
 
 def _return_payer(decision: Decision, fault: bool) -> Payer:
@@ -214,7 +262,7 @@ def judge(f: Facts, policy: Policy, now: datetime, risks: tuple[str, ...]) -> Ve
         return Verdict(f.loc, DONE, sla=Sla.CLOSED, rule_id=CLOSED_RULE if f.closed else MANUAL)
 
     deadline = deadline_of(f, policy)
-    sla = sla_of(deadline, now, policy)
+    sla = sla_of(deadline, now, policy, waiting_for_buyer(f.status) if f.status else False)
     if not f.problems and f.override is None:  # the common case, kept short
         return _by_rules(f, policy, risks, deadline, sla)
     base = dict(loc=f.loc, risks=risks, deadline=deadline, sla=sla, problems=f.problems)
@@ -258,7 +306,9 @@ def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], deadline: dateti
     if hit is None:  # a merchant's table without a catch-all row
         rule_id, held, decision, note, percent, payer, template = "", (), Decision.MANUAL_REVIEW, "没有规则命中，人工判断", None, Payer.NONE, None
     else:
-        rule, held = hit
+        rule, held, unknown = hit
+        if unknown:
+            return _undecided(f, rule.id, unknown, dict(loc=f.loc, risks=risks, deadline=deadline, sla=sla))
         rule_id, decision, note, percent, payer, template = rule.id, rule.decision, rule.note, rule.percent, rule.payer, rule.template
     fault = at_fault(f, s.group)
     amount, how = refund_amount(decision, f, percent, policy, fault)
@@ -274,6 +324,8 @@ def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], deadline: dateti
         parts.append(f"{category.name}类商品须未拆封才可无理由退货")
     if decision is REVIEW and risks:
         parts.append("风险：" + "；".join(risks))
+    if f.status and refund_failed(f.status):
+        parts.append("平台显示退款失败：款项未到买家账户，售后仍未完结，请核对收款信息后重新退款")
     parts.extend(notes)
     return Verdict(  # by position, in the order of Verdict's fields: keywords cost half a microsecond per case
         f.loc, decision, amount, payer, deadline, sla, risks, rule_id, held, "；".join(parts) + "。",
