@@ -506,6 +506,7 @@ def import_file(
     target = Path(out) if out else Path(into)
     if plan.changes or target != Path(into):
         wbk.apply_merge(reg, plan)
+        plan.products_at = wbk.add_products(wb, plan.products)
         log_import(wb, plan, Path(export), len(rows), Path(into), target, source, policy)
         if progress:
             progress("保存", 0, None)

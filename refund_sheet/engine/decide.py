@@ -50,6 +50,7 @@ def risks_of_all(all_facts: Sequence[Facts], policy: Policy) -> list[tuple[str, 
             open_by_item[item].append(f.case_id)  # type: ignore[arg-type]
     for times in buyer_times.values():
         times.sort()
+    repeated_ids = _repeated_ids(all_facts)
     repeat, repeat_n, high_value = _days(p.repeat_days), p.repeat_n, p.high_value
     flags: list[tuple[str, ...]] = []
     for f, buyer, item in zip(all_facts, buyers, items):
@@ -72,10 +73,44 @@ def risks_of_all(all_facts: Sequence[Facts], policy: Policy) -> list[tuple[str, 
             others = [c for c in open_by_item[item] if c != f.case_id]
             if others:
                 found.append(f"{Risk.DUPLICATE.value}：同订单同商品另有未完结售后 {'、'.join(others[:3])}")
+        if repeated_ids and f.case_id in repeated_ids:
+            others = [str(r) for r in repeated_ids[f.case_id] if r != f.loc.row]
+            found.append(f"{ID_REPEAT}第 {'、'.join(others[:5])}{' 等' if len(others) > 5 else ''} 行")
         if f.platform_risk:
             found.append(f"{Risk.PLATFORM_FLAG.value}：平台标记退货异常")
         flags.append(tuple(found) if found else ())
     return flags
+
+
+ID_REPEAT = f"{Risk.DUPLICATE.value}：售后单号重复："  # a repeated 售后单号 is never paid automatically (SPEC §1)
+ID_REPEAT_RULE = "单号重复"
+
+
+def _content(f: Facts) -> tuple:
+    """What a row says about its case (every input but its place and the merchant's 备注): two rows that say the
+    same are one case entered twice, not two cases under one number."""
+    return (
+        f.order_id, f.buyer, f.product, f.sku, f.category, f.type, f.reason, f.paid, f.requested, f.shipping_fee,
+        f.shipped, f.delivered_at, f.requested_at, f.platform_deadline, f.evidence, f.return_received_at, f.status,
+        f.platform_risk, f.override,
+    )
+
+
+def _repeated_ids(all_facts: Sequence[Facts]) -> dict[str, list[int]]:
+    """售后单号 → the sheet rows holding it, for every number that stands on rows saying different things
+    (rows that are exact copies of one case are one case: ``import`` merges those)."""
+    counts = Counter(f.case_id for f in all_facts if f.case_id)
+    if not counts or counts.most_common(1)[0][1] < 2:
+        return {}
+    rows: dict[str, list[Facts]] = defaultdict(list)
+    for f in all_facts:
+        if f.case_id and counts[f.case_id] > 1:
+            rows[f.case_id].append(f)
+    return {
+        case_id: [f.loc.row for f in same]
+        for case_id, same in rows.items()
+        if len({_content(f) for f in same}) > 1
+    }
 
 
 def deadline_of(f: Facts, policy: Policy) -> datetime | None:
@@ -310,6 +345,9 @@ def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], deadline: dateti
         if unknown:
             return _undecided(f, rule.id, unknown, dict(loc=f.loc, risks=risks, deadline=deadline, sla=sla))
         rule_id, decision, note, percent, payer, template = rule.id, rule.decision, rule.note, rule.percent, rule.payer, rule.template
+    if risks and decision in REFUNDING and any(r.startswith(ID_REPEAT) for r in risks):
+        # A table without a risk rule would pay: a repeated 售后单号 never is, whatever the table says.
+        rule_id, held, decision, note, percent, payer, template = ID_REPEAT_RULE, (), REVIEW, "售后单号重复，不自动退款，请人工核对", None, Payer.NONE, None
     fault = at_fault(f, s.group)
     amount, how = refund_amount(decision, f, percent, policy, fault)
     if decision is PARTIAL and percent is None:

@@ -500,3 +500,23 @@ def apply_merge(reg: Register, plan) -> None:
             put(next_row, key, value)
         next_row += 1
     _fit_table(reg)
+
+
+def add_products(wb: Workbook, products) -> str:
+    """Write an import's new products into the 商品 table on 规则 (``imports.product_cells`` says where, from the
+    sheet's values); returns the rows filled, ``规则!A47:A52``, or "" when nothing was written. Each new cell takes
+    the style of the cell above it (the table's borders); IDs are text."""
+    from ..imports import product_cells
+
+    if not products or POLICY_SHEET not in wb.sheetnames:
+        return ""
+    ws = wb[POLICY_SHEET]
+    cells, where = product_cells([values for _, values in _grid(ws)], products)
+    for row, col, text in cells:
+        cell = _writable(ws, row, col, "商品")
+        cell.value = safe_text(text)
+        cell.data_type = "s"
+        above = ws._cells.get((row - 1, col))
+        if above is not None and above.has_style and not cell.has_style:
+            cell._style = above._style
+    return where
