@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .engine import Decision, Facts, Policy, Sla, Verdict, compile_policy, judge_all, now_in
 from .engine.batching import without_gc_pauses
+from .engine.decide import waiting_lines
 from .engine.columns import cell_text, column_letter, map_headers
 from .engine.parse import Reader
 from .errors import PolicyError
@@ -165,7 +166,7 @@ def tally(result: CheckResult, evaluation: Evaluation) -> None:
     result.overdue = sum(v.sla is Sla.OVERDUE for v in evaluation.verdicts)
     result.due_soon = sum(v.sla is Sla.DUE_SOON for v in evaluation.verdicts)
     result.errors = [v.explanation for v in evaluation.verdicts if v.decision is Decision.INCOMPLETE]
-    result.warnings = list(evaluation.warnings)
+    result.warnings = list(evaluation.warnings) + waiting_lines(evaluation.verdicts)  # issue 15: what cases wait on
 
 
 def parse_now(text: str | None) -> datetime | None:

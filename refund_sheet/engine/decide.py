@@ -381,3 +381,23 @@ def _headline(note: str, rule_id: str, held: tuple[str, ...]) -> str:
 def judge_all(all_facts: Sequence[Facts], policy: Policy, now: datetime) -> list[Verdict]:
     """Every case's verdict, in order. The risk flags, which look at the whole batch, are worked out at once."""
     return [judge(f, policy, now, risks) for f, risks in zip(all_facts, risks_of_all(all_facts, policy))]
+
+
+def waiting_lines(verdicts: Sequence[Verdict]) -> list[str]:
+    """For the run's summary: how many cases wait for a 类目 (to fill once per product on 规则!商品) and how many
+    for a 签收时间 (which an order export gives), counted over the cases left 信息不全 for that fact alone."""
+    category = signed = 0
+    for v in verdicts:
+        if v.decision is Decision.INCOMPLETE and v.problems:
+            fields = {p.field for p in v.problems}
+            category += "商品类目" in fields
+            signed += "签收时间" in fields
+    lines = []
+    if category:
+        lines.append(f"{category} 个售后单等待填写类目：在 规则!商品 表为每个商品填写一次类目后重新检查")
+    if signed:
+        lines.append(
+            f"{signed} 个售后单缺签收时间，无法判断七天无理由：没有提供订单导出？"
+            "用 refund-sheet import 售后导出 --into 登记表 --orders 订单导出.xlsx 补上，或在“签收时间”列填写"
+        )
+    return lines
