@@ -167,7 +167,7 @@ def test_update_stats_writes_what_refresh_stats_writes_headlessly(click, tmp_pat
     assert got == want
     cards = book.sheets["统计"].values()
     assert cards[4][0] == "售后单数" and cards[5][0] == 60 and (cards[header][0], cards[header][1]) == ("全部", 600)
-    assert cards[7][4] == pytest.approx(60 / 600) and book.sheets["统计"].formats[(8, 5)] == "0.0%"
+    assert cards[7][5] == pytest.approx(60 / 600) and book.sheets["统计"].formats[(8, 6)] == "0.0%"
     assert book.sheets["记录"].values()[-1][1:5] == ["更新统计", "RefundTracker.xlsx", 60, 0]
     assert book.app.alerts == [] and "统计已更新" in book.app.status_bar
 
