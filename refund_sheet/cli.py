@@ -105,6 +105,15 @@ def demo(folder: Path, rows: int, now_text: str | None, quiet: bool) -> None:
         _fail(error)
     click.echo(result.summary())
     click.echo(f"打开看看：{result.out.resolve()}")
+    click.echo(DEMO_LOOP.format(folder=folder, export=service.DEMO_EXPORT, orders=service.DEMO_ORDERS))
+
+
+DEMO_LOOP = """
+再试试每天的流程（导入 → 每个商品填一次类目 → 检查）：
+  refund-sheet new {folder}/我的登记表.xlsx
+  refund-sheet import {folder}/{export} --into {folder}/我的登记表.xlsx --orders {folder}/{orders}
+  （打开 我的登记表.xlsx，在 规则!商品 表为导入时新加的商品填写类目，保存）
+  refund-sheet check {folder}/我的登记表.xlsx"""
 
 
 @main.command("import")

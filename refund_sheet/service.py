@@ -447,17 +447,23 @@ def new_tracker(path: Path, overwrite: bool = False) -> Path:
 
 
 DEMO_NAME = "RefundTracker-demo.xlsx"
+DEMO_EXPORT, DEMO_ORDERS = "售后列表导出-示例.csv", "订单导出-示例.csv"
 
 
 def demo(folder: Path, count: int = 300, now: datetime | None = None, progress: Progress | None = None) -> CheckResult:
-    """Build a tracker holding a realistic sample of ``count`` cases in ``folder`` and process it."""
-    from .samples import sample_rows
+    """Build a tracker holding a realistic sample of ``count`` cases in ``folder`` and process it. Beside it, a
+    small after-sales export and order export (DEMO_EXPORT, DEMO_ORDERS) to try the import loop with."""
+    from .imports import write_csv
+    from .samples import sample_exports, sample_rows
     from .workbook.build import write_new
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     now = now or now_in("Asia/Shanghai")
     path = write_new(folder / DEMO_NAME, sample_rows(now, count), overwrite=True)
+    export, orders = sample_exports(now)
+    write_csv(folder / DEMO_EXPORT, export)
+    write_csv(folder / DEMO_ORDERS, orders)
     return check_file(path, now=now, source="refund-sheet demo", progress=progress)
 
 
