@@ -293,6 +293,7 @@ class Reader:
 
     def __init__(self, found: dict[str, int], letters: dict[str, str], sheet: str, policy: Policy) -> None:
         self.found, self.letters, self.sheet, self.policy = found, letters, sheet, policy
+        self._known: dict[str, bool] = {}  # 类目 text → whether the 类目 table knows it (a look-up per row, not a call)
         when = _when_in(policy.params.timezone)
         self._columns = tuple(
             (found.get(key, _NOWHERE), _Column(when if convert is _WHEN else convert, remember))
@@ -341,11 +342,11 @@ class Reader:
         case_type = parse_type(type_text, shipped) if type_text else None
         if category is None:
             category = self.policy.category_for_product(sku, product)
+        known = self._known.get(category) if category is not None else False
+        if known is None:
+            known = self._known[category] = self.policy.category(category) is not None
         gaps = None
-        if not closed and (
-            soft or (delivered_at is None and shipped is not False) or category is None
-            or self.policy.category(category) is None
-        ):
+        if not closed and (soft or not known or (delivered_at is None and shipped is not False)):
             gaps = self._gaps(row, soft or {}, category, product, sku, delivered_at, shipped)
         if requested is None and case_type in NO_MONEY and not (failed and _REQUESTED in failed):
             requested = ZERO
