@@ -213,6 +213,16 @@ def test_3_a_case_waiting_on_the_buyer_shows_it_with_the_buyers_deadline():
     assert judge_row(处理状态="待买家退货").deadline is None
 
 
+def test_3_a_reply_never_promises_an_answer_by_the_buyers_deadline():
+    from refund_sheet.replies import make_renderer
+
+    policy = default_policy()
+    facts = facts_of([row(处理状态="待买家退货", 平台截止时间="2026-11-25 09:00", 售后原因="物流停滞", 售后类型="已发货仅退款")], policy)
+    verdict = judge_all(facts, policy, NOW)[0]
+    assert verdict.decision is D.MANUAL_REVIEW and verdict.sla is Sla.WAITING
+    assert "11月25日" not in make_renderer(policy)(facts[0], verdict) and "2026-11-25" not in make_renderer(policy)(facts[0], verdict)
+
+
 def test_3_waiting_cases_are_counted_on_the_stats_sheet(tracker):
     path = tracker([row(售后单号="W1", 处理状态="待买家退货"), row(售后单号="W2", 订单号="O2", 买家="乙")])
     service.check_file(path, now=NOW)
