@@ -7,7 +7,8 @@ Pure: no openpyxl, xlwings, rich or matplotlib. ``compute`` is called by the hea
 ``workbook/dashboard.py``, or an xlwings range write) lays out the same sheet.
 
 Definitions, so a merchant can check a number by hand (docs/dashboard.md says the same in words):
-- open = not closed (处理状态 已完结/已关闭/…成功/…关闭, or 人工决定 已完结); INCOMPLETE rows count as open.
+- open = not closed (处理状态 已完结/已关闭/售后失败/用户取消/系统取消/…成功/…关闭, or 人工决定 已完结); INCOMPLETE
+  rows count as open.
 - pending (待退款) = the refund amount decided for open cases whose decision pays money back.
 - refunded (已退款) = what the register's 退款金额 column adds up to over the closed cases that paid: Douyin's
   退款成功/已退款, or closed as 已完结; 售后关闭, 换货成功 → nothing. So a merchant can reconcile it with the sheet.
