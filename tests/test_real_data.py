@@ -120,6 +120,12 @@ def test_0_a_missing_fact_decides_nothing_until_the_first_rule_that_tests_it():
     assert judge_row(售后原因="未收到货", 售后类型="已发货仅退款", 签收时间=None).rule_id == "R03"
 
 
+def test_0_a_manual_decision_on_a_case_missing_a_fact_says_what_the_engine_lacked():
+    v = judge_row(商品类目=None, 售后原因="不想要了", 人工决定="拒绝")
+    assert (v.decision, v.rule_id) == (D.REJECT, "人工")
+    assert v.explanation == "人工决定：拒绝；系统无法判定，缺少商品类目"
+
+
 # ------------------------------------------------------------------------------------------------ 1
 
 

@@ -308,7 +308,11 @@ def judge(f: Facts, policy: Policy, now: datetime, risks: tuple[str, ...]) -> Ve
         group = reason.group if reason else None
         fault = at_fault(f, group)
         amount, how = refund_amount(f.override, f, None, policy, fault)
-        suggested = f"；系统建议为{engine.decision.value}（{engine.rule_id}）" if engine else ""
+        suggested = ""
+        if engine is not None and engine.decision is Decision.INCOMPLETE:  # a fact the table needs is missing
+            suggested = "；系统无法判定，缺少" + "、".join(dict.fromkeys(p.field for p in engine.problems))
+        elif engine is not None:
+            suggested = f"；系统建议为{engine.decision.value}（{engine.rule_id}）"
         bad = "；" + "；".join(str(p) for p in f.problems) if f.problems else ""
         return Verdict(
             decision=f.override,
