@@ -74,8 +74,11 @@ class MergePlan:
             lines.append(f"  …另有 {len(self.rejected) - 20} 行被拒绝")
         if self.ignored_columns:
             lines.append("登记表没有这些列，导出中的值未导入：" + "、".join(self.ignored_columns))
-        if self.products:
-            lines.append(f"{len(self.products)} 个商品待填写类目：{self.products_at or '规则!商品'}（在“类目”列填写一次，之后的售后单自动沿用）")
+        if self.products and self.products_at:
+            lines.append(f"{len(self.products)} 个商品待填写类目：{self.products_at}（在“类目”列填写一次，之后的售后单自动沿用）")
+        elif self.products:  # no 规则 sheet, or no room under the 商品 table
+            names = "、".join(p.name or p.sku for p in self.products[:5]) + ("…" if len(self.products) > 5 else "")
+            lines.append(f"{len(self.products)} 个商品不在 规则!商品 表中，未能自动添加：请在该表添加并填写类目（{names}）")
         if self.without_orders:
             lines.append(
                 f"未提供订单导出：{self.without_orders} 个售后单没有签收时间，七天无理由退货要等签收时间才能判断"

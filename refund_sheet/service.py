@@ -14,8 +14,8 @@ from pathlib import Path
 
 from .engine import Decision, Facts, Policy, Sla, Verdict, compile_policy, judge_all, now_in
 from .engine.batching import without_gc_pauses
-from .engine.decide import waiting_lines
 from .engine.columns import cell_text, column_letter, map_headers
+from .engine.decide import waiting_lines
 from .engine.parse import Reader
 from .errors import PolicyError
 from .lock import one_run_at_a_time

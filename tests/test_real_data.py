@@ -286,3 +286,16 @@ def test_7_refunded_adds_up_from_the_register_and_the_platforms_own_refunds_stan
     assert (board.kpis.refunded, board.kpis.refunded_by_platform) == (Decimal("80.00"), Decimal("45.00"))
     labels = [label for label, _, _ in stats.kpi_items(board.kpis)]
     assert "已退款金额" in labels and "平台已退款（未经本表判定）" in labels
+
+
+def test_0_new_products_never_run_into_the_next_table(tmp_path):
+    """A 商品 table the merchant moved above another table and filled to its last spare row gets no rows: nothing
+    on 规则 is written over, and the summary says to add the products by hand."""
+    from refund_sheet.imports import MergePlan, NewProduct, product_cells
+
+    grid = [["商品"], ["商家编码", "商品ID", "商品名称关键词", "类目"], ["A1", "", "", "服装"], [], ["参数"], ["参数", "值"]]
+    assert product_cells(grid, [NewProduct("B2", "", "杯子")]) == ([], "")
+    grid.insert(3, [])  # one more blank row: room for one product, the blank row before 参数 kept
+    assert product_cells(grid, [NewProduct("B2", "", "杯子")]) == ([(4, 1, "B2"), (4, 3, "杯子")], "规则!A4")
+    plan = MergePlan(products=[NewProduct("B2", "", "杯子")])
+    assert "1 个商品不在 规则!商品 表中，未能自动添加：请在该表添加并填写类目（杯子）" in plan.summary()
