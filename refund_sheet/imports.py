@@ -137,7 +137,7 @@ def plan_merge(
     for number, values in register_rows:
         record = _record(register_headers, values, IMPORT_KEYS + ("override",), tz)
         if record.get("case_id"):
-            known[str(record["case_id"])] = (number, record)
+            known.setdefault(str(record["case_id"]), (number, record))  # a number on two rows: the first is the case
     seen: dict[str, tuple[int, dict[str, object]]] = {}  # 售后单号 → the export line first holding it, its record
     for number, values in export_rows:
         where = f"{export_name} 第 {number} 行"
