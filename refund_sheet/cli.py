@@ -126,7 +126,8 @@ def import_(export: Path, tracker: Path, orders: Path | None, out: Path | None, 
     """Merge a Douyin after-sales export (.xlsx or .csv) into a tracker, by 售后单号.
 
     New cases are appended; known cases get their platform fields refreshed; your own columns, manual
-    decisions and notes are never overwritten. Example:
+    decisions and notes are never overwritten. Products the 商品 table on 规则 does not know are added there with
+    a blank 类目: fill it once per product, then run check. Example:
 
         refund-sheet import 售后列表导出.csv --into 退款登记.xlsx --orders 订单导出.xlsx
     """
