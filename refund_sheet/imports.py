@@ -163,7 +163,8 @@ def plan_merge(
         seen[case_id] = (number, incoming)
         incoming = dict(incoming)
         _complete(incoming, policy, orders)
-        _new_product(plan, incoming, export_headers, values, policy)
+        if not known.get(case_id, (0, {}))[1].get("category"):  # a 类目 the merchant typed on the case is enough
+            _new_product(plan, incoming, export_headers, values, policy)
         incoming = {k: v for k, v in incoming.items() if k in register_found}
         if orders is None and "delivered_at" in register_found and not incoming.get("delivered_at"):
             current = known.get(case_id, (0, {}))[1]

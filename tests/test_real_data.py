@@ -288,6 +288,20 @@ def test_7_refunded_adds_up_from_the_register_and_the_platforms_own_refunds_stan
     assert "已退款金额" in labels and "平台已退款（未经本表判定）" in labels
 
 
+def test_0_a_product_whose_case_already_has_a_category_is_not_added_again(tmp_path):
+    tracker = tmp_path / "登记表.xlsx"
+    tracker.write_bytes(deterministic_bytes(build_tracker()))
+    export = write_export(tmp_path / "e.csv", FIRST_EXPORT[1:2])
+    service.import_file(export, tracker)
+    wb = openpyxl.load_workbook(tracker)
+    wb["规则"]["A129"] = None  # the merchant removed the new 商品 row and typed the 类目 on the case instead
+    wb["规则"]["B129"] = wb["规则"]["C129"] = None
+    wb["退款登记"]["F2"] = "服装"
+    wb.save(tracker)
+    plan = service.import_file(export, tracker)
+    assert plan.products == [] and "待填写类目" not in plan.summary()
+
+
 def test_0_new_products_never_run_into_the_next_table(tmp_path):
     """A 商品 table the merchant moved above another table and filled to its last spare row gets no rows: nothing
     on 规则 is written over, and the summary says to add the products by hand."""
