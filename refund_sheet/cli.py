@@ -117,6 +117,15 @@ def demo(folder: Path, rows: int, now_text: str | None, quiet: bool) -> None:
         _fail(error)
     click.echo(result.summary())
     click.echo(f"打开看看：{result.out.resolve()}")
+    click.echo(DEMO_LOOP.format(folder=folder, export=service.DEMO_EXPORT, orders=service.DEMO_ORDERS))
+
+
+DEMO_LOOP = """
+再试试每天的流程（导入 → 每个商品填一次类目 → 检查）：
+  refund-sheet new {folder}/我的登记表.xlsx
+  refund-sheet import {folder}/{export} --into {folder}/我的登记表.xlsx --orders {folder}/{orders}
+  （打开 我的登记表.xlsx，在 规则!商品 表为导入时新加的商品填写类目，保存）
+  refund-sheet check {folder}/我的登记表.xlsx"""
 
 
 @main.command("import")
@@ -130,7 +139,8 @@ def import_(export: Path, tracker: Path, orders: Path | None, out: Path | None, 
     """Merge a Douyin after-sales export (.xlsx or .csv) into a tracker, by 售后单号.
 
     New cases are appended; known cases get their platform fields refreshed; your own columns, manual
-    decisions and notes are never overwritten. Example:
+    decisions and notes are never overwritten. Products the 商品 table on 规则 does not know are added there with
+    a blank 类目: fill it once per product, then run check. Example:
 
         refund-sheet import 售后列表导出.csv --into 退款登记.xlsx --orders 订单导出.xlsx
     """

@@ -146,6 +146,7 @@ def import_cases(book) -> None:
     log = _log_target(book) if merge.plan.changes else None
     for (row, column), values in writes:
         sheet.range((row, column)).value = values
+    merge.plan.products_at = add_products(book, merge.plan.products)
     if log is not None:
         plan = merge.plan
         counts = f"导入：新增 {len(plan.appends)}，更新 {len(plan.updates)}，未变 {len(plan.unchanged)}"
@@ -153,6 +154,20 @@ def import_cases(book) -> None:
                                 len(rows), len(plan.appends) + len(plan.updates), counts, len(plan.rejected),
                                 policy.fingerprint))
     book.app.alert(merge.plan.summary() + ("" if merge.plan.changes else "\n登记表没有变化。"), title=TITLE)
+
+
+def add_products(book, products) -> str:
+    """An import's new products into the 商品 table on 规则, at the cells ``imports.product_cells`` gives (what
+    ``workbook.add_products`` writes for the command line); returns the rows filled (``规则!A47:A52``) or ""."""
+    from .imports import product_cells
+
+    if not products or RULES not in book.sheet_names:
+        return ""
+    rules = book.sheets[RULES]
+    cells, where = product_cells(read_grid(rules), products)
+    for row, column, text in cells:
+        rules.range((row, column)).value = import_cell(text)
+    return where
 
 
 def choose_export(book) -> str | None:

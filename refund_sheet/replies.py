@@ -130,8 +130,9 @@ def context(facts: Facts, verdict: Verdict, policy: Policy, lang: str) -> dict:
         "category": category.name if category else (facts.category or ""),
         # 定制类商品, but 虚拟商品 (not 虚拟商品类商品)
         "goods": _goods(category.name if category else (facts.category or "")),
-        # the time to promise an answer by; never one already past (an overdue case says "as soon as possible")
-        "reply_by": verdict.deadline if verdict.sla is not Sla.OVERDUE else None,
+        # the time to promise an answer by; never one already past (an overdue case says "as soon as possible"),
+        # never the buyer's own deadline (等待买家: the case waits on the buyer)
+        "reply_by": verdict.deadline if verdict.sla is not Sla.OVERDUE and verdict.sla is not Sla.WAITING else None,
         "category_ok": category.supports_no_reason if category else None,
         "unshipped": facts.type is CaseType.REFUND_UNSHIPPED,
         "quality": verdict.group in (ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM),

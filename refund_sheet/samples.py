@@ -160,3 +160,38 @@ def decision_samples(policy, now: datetime | None = None) -> dict:
     ]
     verdicts = [judge_all([f], policy, now)[0] for f in facts]  # each alone: no repeat-buyer or duplicate flags
     return {name: (f, v) for name, f, v in zip(DECISION_CASES, facts, verdicts)}
+
+
+# The Douyin after-sales export (售后列表导出) as the demo writes it: no 类目, no 签收时间, no buyer (the order export
+# has those), as the real one.
+EXPORT_COLUMNS = (
+    ("售后单号", "case_id"), ("订单号", "order_id"), ("商品名称", "product"), ("商家编码", "sku"), ("应付金额（元）", "paid"),
+    ("商品运费（元）", "shipping_fee"), ("商品发货状态", "shipped"), ("售后类型", "type"), ("退商品金额（元）", "requested"),
+    ("售后状态", "status"), ("售后申请时间", "requested_at"), ("是否已上传退款凭证", "evidence"), ("售后原因", "reason"),
+    ("退货异常", "platform_risk"), ("自动处理截止时间", "platform_deadline"), ("售后备注", "note"),
+)
+ORDER_COLUMNS = (("订单号", "order_id"), ("买家昵称", "buyer"), ("签收时间", "delivered_at"))
+
+
+def _export_text(value: object) -> str:
+    """A value as the backend's CSV writes it: IDs with a leading tab, times as 2026/11/18 09:00:00, blanks empty."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return f"{value:%Y/%m/%d %H:%M:%S}"
+    return str(value)
+
+
+def sample_exports(now: datetime, count: int = 30, seed: int = 7) -> tuple[list[list[str]], list[list[str]]]:
+    """A small after-sales export and the matching order export (header row first, cells as text), for the demo's
+    import loop: ``import`` the first with ``--orders`` the second, fill each new product's 类目 once on
+    规则!商品, ``check``."""
+    rows = [r for r in sample_rows(now, count, seed) if r["paid"] != "待确认" and r.get("override") is None]
+    ids = {"case_id", "order_id"}
+    export = [[h for h, _ in EXPORT_COLUMNS]] + [
+        [("\t" if key in ids else "") + _export_text(r.get(key)) for _, key in EXPORT_COLUMNS] for r in rows
+    ]
+    orders = [[h for h, _ in ORDER_COLUMNS]] + [
+        [("\t" if key in ids else "") + _export_text(r.get(key)) for _, key in ORDER_COLUMNS] for r in rows
+    ]
+    return export, orders

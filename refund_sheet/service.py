@@ -15,6 +15,7 @@ from pathlib import Path
 from .engine import Decision, Facts, Policy, Sla, Verdict, compile_policy, judge_all, now_in
 from .engine.batching import without_gc_pauses
 from .engine.columns import cell_text, column_letter, map_headers
+from .engine.decide import waiting_lines
 from .engine.parse import Reader
 from .errors import PolicyError
 from .lock import one_run_at_a_time
@@ -165,7 +166,7 @@ def tally(result: CheckResult, evaluation: Evaluation) -> None:
     result.overdue = sum(v.sla is Sla.OVERDUE for v in evaluation.verdicts)
     result.due_soon = sum(v.sla is Sla.DUE_SOON for v in evaluation.verdicts)
     result.errors = [v.explanation for v in evaluation.verdicts if v.decision is Decision.INCOMPLETE]
-    result.warnings = list(evaluation.warnings)
+    result.warnings = list(evaluation.warnings) + waiting_lines(evaluation.verdicts)  # issue 15: what cases wait on
 
 
 def parse_now(text: str | None) -> datetime | None:
@@ -503,17 +504,23 @@ def new_tracker(path: Path, overwrite: bool = False) -> Path:
 
 
 DEMO_NAME = "RefundTracker-demo.xlsx"
+DEMO_EXPORT, DEMO_ORDERS = "售后列表导出-示例.csv", "订单导出-示例.csv"
 
 
 def demo(folder: Path, count: int = 300, now: datetime | None = None, progress: Progress | None = None) -> CheckResult:
-    """Build a tracker holding a realistic sample of ``count`` cases in ``folder`` and process it."""
-    from .samples import sample_rows
+    """Build a tracker holding a realistic sample of ``count`` cases in ``folder`` and process it. Beside it, a
+    small after-sales export and order export (DEMO_EXPORT, DEMO_ORDERS) to try the import loop with."""
+    from .imports import write_csv
+    from .samples import sample_exports, sample_rows
     from .workbook.build import write_new
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     now = now or now_in("Asia/Shanghai")
     path = write_new(folder / DEMO_NAME, sample_rows(now, count), overwrite=True)
+    export, orders = sample_exports(now)
+    write_csv(folder / DEMO_EXPORT, export)
+    write_csv(folder / DEMO_ORDERS, orders)
     return check_file(path, now=now, source="refund-sheet demo", progress=progress)
 
 
@@ -567,6 +574,7 @@ def import_file(
     if plan.changes or target != Path(into):
         edit = PackageEdit(tracker.package)
         apply.apply_merge(edit, tracker, plan)
+        plan.products_at = apply.add_products(edit, tracker, plan.products)
         log_import(edit, tracker, plan, Path(export), len(rows), Path(into), target, source, policy)
         if progress:
             progress("保存", 0, None)

@@ -7,11 +7,14 @@ Pure: no openpyxl, xlwings, rich or matplotlib. ``compute`` is called by the hea
 ``workbook/dashboard.py``, or an xlwings range write) lays out the same sheet.
 
 Definitions, so a merchant can check a number by hand (docs/dashboard.md says the same in words):
-- open = not closed (处理状态 已完结/已关闭/…成功/…关闭, or 人工决定 已完结); INCOMPLETE rows count as open.
+- open = not closed (处理状态 已完结/已关闭/售后失败/用户取消/系统取消/…成功/…关闭, or 人工决定 已完结); INCOMPLETE
+  rows count as open.
 - pending (待退款) = the refund amount decided for open cases whose decision pays money back.
-- refunded (已退款) = for closed cases: Douyin's 退款成功/已退款 → the 退款金额 already in the sheet (what the
-  engine decided before the case closed), else the amount requested; closed as 已完结 → the sheet's 退款金额;
-  售后关闭, 换货成功 → nothing.
+- refunded (已退款) = what the register's 退款金额 column adds up to over the closed cases that paid: Douyin's
+  退款成功/已退款, or closed as 已完结; 售后关闭, 换货成功 → nothing. So a merchant can reconcile it with the sheet.
+- refunded by the platform (平台已退款，未经本表判定) = closed as 退款成功/已退款 before the tracker judged them (no
+  退款金额 in the sheet): the amount the buyer asked for, as a separate figure, never mixed into 已退款.
+- waiting (等待买家) = open cases whose 时效状态 is 等待买家 (待买家退货…).
 - hours to answer = 处理时间 − 申请时间, only when the register has an answer-time column (ANSWER_HEADERS).
 - refund rate = after-sales cases ÷ orders, for each line of the 订单数 table the merchant fills on 统计.
 """
@@ -79,6 +82,8 @@ class Kpis:
     answered: int  # how many cases the average is over
     waiting_hours: float | None  # average age of the open cases at "now"
     refund_rate: float | None
+    waiting_buyer: int = 0  # open cases waiting on the buyer (时效状态 等待买家)
+    refunded_by_platform: Decimal = ZERO  # closed as 退款成功 before the tracker judged them: 申请金额
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,7 @@ def compute(
     n = len(facts)
     amounts = amounts if amounts is not None else [None] * n
     answered = answered if answered is not None else [None] * n
-    cases = [_Case(f, v, _pending(v), _refunded(f, v, a)) for f, v, a in zip(facts, verdicts, amounts)]
+    cases = [_Case(f, v, _pending(v), *_refunded(f, v, a)) for f, v, a in zip(facts, verdicts, amounts)]
     kinds = {d: 0 for d in Decision}
     for c in cases:
         kinds[c.verdict.decision] += 1
@@ -155,6 +160,8 @@ def compute(
             answered=len(hours),
             waiting_hours=round(sum(waiting) / len(waiting), 1) if waiting else None,
             refund_rate=_overall_rate(lines),
+            waiting_buyer=sum(c.verdict.sla is Sla.WAITING for c in cases),
+            refunded_by_platform=sum((c.by_platform for c in cases), ZERO),
         ),
         decisions=tuple((d.value, k, _share(k, n)) for d, k in kinds.items()),
         reasons=_groups(cases, n, lambda c: c.verdict.reason or c.facts.reason),
@@ -173,6 +180,7 @@ class _Case:
     verdict: Verdict
     pending: Decimal
     refunded: Decimal
+    by_platform: Decimal = ZERO
 
     @property
     def open(self) -> bool:
@@ -183,18 +191,19 @@ def _pending(v: Verdict) -> Decimal:
     return v.amount if v.decision.refunds and v.amount is not None else ZERO
 
 
-def _refunded(f: Facts, v: Verdict, sheet_amount: Decimal | None) -> Decimal:
-    """What a closed case paid back (see the module docstring)."""
+def _refunded(f: Facts, v: Verdict, sheet_amount: Decimal | None) -> tuple[Decimal, Decimal]:
+    """What a closed case paid back: (from the sheet's 退款金额, by the platform before the tracker judged it);
+    see the module docstring."""
     if v.decision is not Decision.DONE:
-        return ZERO
+        return ZERO, ZERO
     status = norm(f.status or "")
     if "退款成功" in status or "已退款" in status:
         if sheet_amount is not None:
-            return sheet_amount
-        return f.requested if f.requested is not None else ZERO
+            return sheet_amount, ZERO
+        return ZERO, f.requested if f.requested is not None else ZERO
     if (status in ("已完结", "完结") or f.override is Decision.DONE) and sheet_amount:
-        return sheet_amount
-    return ZERO
+        return sheet_amount, ZERO
+    return ZERO, ZERO
 
 
 def _share(part: int, whole: int) -> float:
@@ -218,7 +227,7 @@ def _group(key: str, members: list[_Case], n: int) -> Group:
         open=sum(c.open for c in members),
         overdue=sum(c.verdict.sla is Sla.OVERDUE for c in members),
         requested=sum((c.facts.requested or ZERO for c in members), ZERO),
-        refund=sum((c.pending + c.refunded for c in members), ZERO),
+        refund=sum((c.pending + c.refunded + c.by_platform for c in members), ZERO),
     )
 
 
@@ -356,6 +365,7 @@ TITLE, SUBTITLE, BLOCK, HEADER, LABEL, KPI, TEXT, INT, MONEY, PERCENT, HOURS, IN
 )
 KPI_STYLE = {INT: KPI, MONEY: "kpi-money", PERCENT: "kpi-percent", HOURS: "kpi-hours"}  # big figures on the cards
 SUBTITLE_CELL = (2, 1)
+KPI_PER_ROW = 6  # two rows of cards, columns A–F
 ORDERS_TITLE = "订单数（在下表填写，用于计算退款率）"
 ORDERS_HEADERS = ("商品或周", "订单数", "售后单数", "退款率", "说明")
 ORDERS_HINTS = ("← 商品名称 + 该商品的订单数", "← 某周任一天（2026-11-16 或 2026-W47）+ 该周订单数", "← 全部 + 全店订单数")
@@ -417,9 +427,11 @@ def kpi_items(k: Kpis) -> list[tuple[str, object, str]]:
         ("未完结", k.open, INT),
         ("已超时", k.overdue, INT),
         ("即将超时", k.due_soon, INT),
+        ("等待买家", k.waiting_buyer, INT),
         ("信息不全", k.incomplete, INT),
         ("待退款金额", k.pending, MONEY),
         ("已退款金额", k.refunded, MONEY),
+        ("平台已退款（未经本表判定）", k.refunded_by_platform, MONEY),
         ("平均响应（小时）", k.answer_hours if k.answer_hours is not None else "—", HOURS),
         (WAITING_LABEL, k.waiting_hours if k.waiting_hours is not None else "—", HOURS),
         ("退款率", k.refund_rate if k.refund_rate is not None else "—", PERCENT),
@@ -442,7 +454,7 @@ def plan(d: Dashboard) -> Plan:
     put(row, 1, "概览", BLOCK)
     items = kpi_items(d.kpis)
     for i, (label, value, style) in enumerate(items):
-        r, c = row + 1 + 2 * (i // 5), 1 + i % 5
+        r, c = row + 1 + 2 * (i // KPI_PER_ROW), 1 + i % KPI_PER_ROW
         put(r, c, label, LABEL)
         put(r + 1, c, value, KPI_STYLE[style])
     row += 6

@@ -167,10 +167,10 @@ def test_register_found_on_another_sheet_below_a_title(tmp_path):
 
 def test_missing_columns_are_named_with_a_suggestion_and_nothing_is_written(tracker):
     data = row()
-    data["类别"] = data.pop("商品类目")
+    data["售后理由"] = data.pop("售后原因")
     path = tracker([data])
     before = path.read_bytes()
-    with pytest.raises(WorkbookError, match="缺少必填列“商品类目”（是否是“类别”？）"):
+    with pytest.raises(WorkbookError, match="缺少必填列“售后原因”（是否是“售后理由”？）"):
         run(path)
     assert path.read_bytes() == before and latest_backup(path) is None
 

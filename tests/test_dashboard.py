@@ -83,7 +83,8 @@ def test_the_numbers_of_a_known_register():
     d = stats.compute(facts, judge_all(facts, policy, NOW), NOW)
     k = d.kpis
     assert (k.cases, k.open, k.overdue, k.due_soon, k.incomplete) == (5, 4, 1, 2, 1)
-    assert (k.pending, k.refunded) == (Decimal("249.00"), Decimal("30.00"))  # 99 + 150 pending; 30 paid back
+    # 99 + 150 pending; 30 paid back by the platform before the tracker judged the case (issue 15: kept apart)
+    assert (k.pending, k.refunded, k.refunded_by_platform) == (Decimal("249.00"), Decimal("0.00"), Decimal("30.00"))
     assert k.answer_hours is None and k.refund_rate is None
     # open cases waited 51 h (A1), 4 h (A2), 26 h (A4), 36 h (A5): 29.25 h on average
     assert k.waiting_hours == pytest.approx(29.2, abs=0.06)
@@ -125,7 +126,8 @@ def test_closed_cases_count_as_refunded_only_when_money_went_back():
     sheet_amounts = [Decimal("80.00"), Decimal("99.00"), None, Decimal("19.80")]
     d = stats.compute(facts, verdicts, NOW, amounts=sheet_amounts)
     assert d.kpis.refunded == Decimal("99.80")  # 80 (the amount decided earlier) + 19.80; 售后关闭 and 换货成功 paid nothing
-    assert stats.compute(facts, verdicts, NOW).kpis.refunded == Decimal("99.00")  # no sheet amount: what was asked
+    unjudged = stats.compute(facts, verdicts, NOW).kpis  # no sheet amount: what was asked, as a figure of its own
+    assert (unjudged.refunded, unjudged.refunded_by_platform) == (Decimal("0.00"), Decimal("99.00"))
 
 
 def test_answer_hours_come_from_an_answer_time_column(tmp_path):
@@ -156,7 +158,7 @@ def test_check_writes_the_numbers_on_the_stats_sheet(checked):
     assert wb.sheetnames == ["退款登记", "规则", "统计", "记录", "说明"]
     ws = wb["统计"]
     assert [kpi(ws, label) for label in ("售后单数", "未完结", "已超时", "即将超时", "信息不全")] == [5, 4, 1, 2, 1]
-    assert (kpi(ws, "待退款金额"), kpi(ws, "已退款金额"), kpi(ws, "退款率")) == (249, 30, "—")
+    assert (kpi(ws, "待退款金额"), kpi(ws, "已退款金额"), kpi(ws, "平台已退款（未经本表判定）"), kpi(ws, "退款率")) == (249, 0, 30, "—")
     assert ws.cell(*stats.SUBTITLE_CELL).value.startswith("统计时间：2026-11-20 12:00")
     tables = blocks(ws)
     assert tables["按售后原因"][1] == [("尺码不合适", 4, 0.8, 3, 1, 228, 129), ("商品破损", 1, 0.2, 1, 0, 150, 150)]

@@ -193,7 +193,7 @@ def test_a_policy_mistake_is_one_alert_and_nothing_is_written(click):
 def test_a_register_without_its_required_columns_is_named_in_the_alert(click):
     book = Book({"退款登记": [["售后单号", "订单号", "商品"], ["AS1", "1", "T恤"]]})
     click(book, "check_all")
-    assert book.app.alerts[0].startswith("找不到售后登记表的表头：第 1 行缺少必填列“商品类目”")
+    assert book.app.alerts[0].startswith("找不到售后登记表的表头：第 1 行缺少必填列“售后类型”")
     assert book.ops["write"] == 0
 
 

@@ -69,7 +69,9 @@ def test_import_writes_what_the_command_line_writes(click, tracker, tmp_path):
     assert got[1][:2] == ["7012345678901234501", "6912345678901234501"]  # IDs as text, not rounded numbers
     assert got[1][HEADERS.index("实付金额")] == 99.0 and got[1][HEADERS.index("申请时间")] == datetime(2026, 11, 18, 9)
     assert [r[HEADERS.index("商品类目")] for r in got[1:4]] == ["服装", "家居", None]
-    assert book.app.alerts == ["新增 3，更新 0，未变 0，拒绝 0"]
+    assert book.app.alerts[0].splitlines()[:2] == ["新增 3，更新 0，未变 0，拒绝 0", "1 个商品待填写类目：规则!A131（在“类目”列填写一次，之后的售后单自动沿用）"]
+    assert book.sheets["规则"].values()[130][:4] == ["XX-999", "3612345678901", "神秘商品", None]  # what the CLI writes too
+    assert list(values(tracker, "规则")[130][:4]) == ["XX-999", "3612345678901", "神秘商品", None]
     log = book.sheets["记录"].values()
     assert log[0] == list(LOG_HEADERS) and log[1][1] == "导入售后单 e.csv" and log[1][3:7] == [3, 3, "导入：新增 3，更新 0，未变 0", 0]
 
@@ -90,7 +92,7 @@ def test_import_refreshes_known_cases_keeps_merchant_columns_and_a_second_import
     assert (first["处理状态"], first["申请金额"]) == ("同意退款，退款成功", 80.0)
     assert (first["人工决定"], first["备注"], first["商品类目"]) == ("拒绝", "已电话沟通", "鞋靴")
     assert "7012345678901234504" in got and len(got) == 4
-    assert book.app.alerts == ["新增 1，更新 1，未变 2，拒绝 1\n  拒绝：e2.csv 第 5 行：售后单号为空"]
+    assert book.app.alerts[0].splitlines()[:2] == ["新增 1，更新 1，未变 2，拒绝 1", "  拒绝：e2.csv 第 5 行：售后单号为空"]
     merchant = {HEADERS.index(h) + 1 for h in ("人工决定", "备注", "商品类目")}
     covered = [cells_of(address) for kind, name, address in book.log if kind == "write" and name == "退款登记"]
     assert covered and not any((r, c) in cells for cells in covered for r in (2, 3, 4) for c in merchant)
@@ -165,7 +167,7 @@ def test_update_stats_writes_what_refresh_stats_writes_headlessly(click, tmp_pat
     assert got == want
     cards = book.sheets["统计"].values()
     assert cards[4][0] == "售后单数" and cards[5][0] == 60 and (cards[header][0], cards[header][1]) == ("全部", 600)
-    assert cards[7][4] == pytest.approx(60 / 600) and book.sheets["统计"].formats[(8, 5)] == "0.0%"
+    assert cards[7][5] == pytest.approx(60 / 600) and book.sheets["统计"].formats[(8, 6)] == "0.0%"
     assert book.sheets["记录"].values()[-1][1:5] == ["更新统计", "RefundTracker.xlsx", 60, 0]
     assert book.app.alerts == [] and "统计已更新" in book.app.status_bar
 

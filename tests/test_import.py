@@ -85,7 +85,7 @@ def test_bad_rows_are_rejected_with_reasons(tracker, tmp_path):
     assert len(plan.appends) == 1
     assert plan.rejected == [
         "e.csv 第 3 行：售后单号为空",
-        "e.csv 第 4 行：售后单号 7012345678901234501 在导出中重复，只导入第一次出现的一行",
+        "e.csv 第 4 行：售后单号 7012345678901234501 与第 2 行重复但内容不同（订单号、商品名称、商家编码、售后类型、发货状态），只导入第 2 行",
     ]
 
 

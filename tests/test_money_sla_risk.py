@@ -73,7 +73,7 @@ def test_closed_statuses(status):
 
 def test_waiting_for_the_buyer_has_no_merchant_deadline():
     v = judge_row(处理状态="待买家退货")
-    assert v.deadline is None and v.sla is None
+    assert v.deadline is None and v.sla is Sla.WAITING
 
 
 def test_amount_never_exceeds_paid_plus_shipping():

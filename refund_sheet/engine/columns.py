@@ -31,7 +31,7 @@ INPUT_COLUMNS = (
     Column("buyer", "买家", ("买家昵称", "用户昵称", "买家ID", "用户ID")),
     Column("product", "商品名称", ("商品", "商品标题"), True),
     Column("sku", "商家编码", ("商品ID", "SKU", "商品编码")),
-    Column("category", "商品类目", ("类目",), True),
+    Column("category", "商品类目", ("类目",)),  # needed only where a rule asks; filled from 规则!商品
     Column("type", "售后类型", (), True),
     Column("reason", "售后原因", ("退款原因",), True),
     Column("paid", "实付金额", ("应付金额（元）", "实付金额（元）", "支付金额"), True),

@@ -16,15 +16,15 @@ from functools import lru_cache
 from .batching import without_gc_pauses
 from .model import REFUNDING, CaseType, Decision, Facts, Payer, ReasonGroup, Risk, Sla, Verdict
 from .money import ZERO, cents, percent_of, yuan
-from .policy import Category, Policy, Reason, Situation, first_match
-from .vocab import did_you_mean, fold, norm, waiting_for_buyer
+from .policy import UNKNOWN, Category, Policy, Reason, Situation, first_match
+from .vocab import did_you_mean, fold, norm, refund_failed, waiting_for_buyer
 
 MERCHANT_FAULT = frozenset({ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM, ReasonGroup.NOT_RECEIVED})
 # The members compared for every case, read once: reading ``Decision.DONE`` from an Enum class costs about 50 ns in
 # Python 3.11, ten times a module name, and a case makes about ten such reads.
 DONE, PARTIAL, REVIEW = Decision.DONE, Decision.REFUND_PARTIAL, Decision.MANUAL_REVIEW
 PREFERENCE, UNSHIPPED = ReasonGroup.PREFERENCE, CaseType.REFUND_UNSHIPPED
-OVERDUE, DUE_SOON, OK = Sla.OVERDUE, Sla.DUE_SOON, Sla.OK
+OVERDUE, DUE_SOON, OK, WAITING = Sla.OVERDUE, Sla.DUE_SOON, Sla.OK, Sla.WAITING
 MANUAL = "人工"
 CLOSED_RULE = "已完结"
 
@@ -50,6 +50,7 @@ def risks_of_all(all_facts: Sequence[Facts], policy: Policy) -> list[tuple[str, 
             open_by_item[item].append(f.case_id)  # type: ignore[arg-type]
     for times in buyer_times.values():
         times.sort()
+    repeated_ids = _repeated_ids(all_facts)
     repeat, repeat_n, high_value = _days(p.repeat_days), p.repeat_n, p.high_value
     flags: list[tuple[str, ...]] = []
     for f, buyer, item in zip(all_facts, buyers, items):
@@ -72,14 +73,49 @@ def risks_of_all(all_facts: Sequence[Facts], policy: Policy) -> list[tuple[str, 
             others = [c for c in open_by_item[item] if c != f.case_id]
             if others:
                 found.append(f"{Risk.DUPLICATE.value}：同订单同商品另有未完结售后 {'、'.join(others[:3])}")
+        if repeated_ids and f.case_id in repeated_ids:
+            others = [str(r) for r in repeated_ids[f.case_id] if r != f.loc.row]
+            found.append(f"{ID_REPEAT}第 {'、'.join(others[:5])}{' 等' if len(others) > 5 else ''} 行")
         if f.platform_risk:
             found.append(f"{Risk.PLATFORM_FLAG.value}：平台标记退货异常")
         flags.append(tuple(found) if found else ())
     return flags
 
 
+ID_REPEAT = f"{Risk.DUPLICATE.value}：售后单号重复："  # a repeated 售后单号 is never paid automatically (SPEC §1)
+ID_REPEAT_RULE = "单号重复"
+
+
+def _content(f: Facts) -> tuple:
+    """What a row says about its case (every input but its place and the merchant's 备注): two rows that say the
+    same are one case entered twice, not two cases under one number."""
+    return (
+        f.order_id, f.buyer, f.product, f.sku, f.category, f.type, f.reason, f.paid, f.requested, f.shipping_fee,
+        f.shipped, f.delivered_at, f.requested_at, f.platform_deadline, f.evidence, f.return_received_at, f.status,
+        f.platform_risk, f.override,
+    )
+
+
+def _repeated_ids(all_facts: Sequence[Facts]) -> dict[str, list[int]]:
+    """售后单号 → the sheet rows holding it, for every number that stands on rows saying different things
+    (rows that are exact copies of one case are one case: ``import`` merges those)."""
+    counts = Counter(f.case_id for f in all_facts if f.case_id)
+    if not counts or counts.most_common(1)[0][1] < 2:
+        return {}
+    rows: dict[str, list[Facts]] = defaultdict(list)
+    for f in all_facts:
+        if f.case_id and counts[f.case_id] > 1:
+            rows[f.case_id].append(f)
+    return {
+        case_id: [f.loc.row for f in same]
+        for case_id, same in rows.items()
+        if len({_content(f) for f in same}) > 1
+    }
+
+
 def deadline_of(f: Facts, policy: Policy) -> datetime | None:
-    """The platform's deadline when given; else the policy's limit for the stage the case is in (SPEC §4)."""
+    """The platform's deadline when given; else the policy's limit for the stage the case is in (SPEC §4).
+    While the case waits on the buyer that is the buyer's deadline (the platform's, when the data has one)."""
     if f.platform_deadline is not None:
         return f.platform_deadline
     if waiting_for_buyer(f.status):
@@ -97,7 +133,11 @@ def deadline_of(f: Facts, policy: Policy) -> datetime | None:
     return start + _hours(stage.amount)
 
 
-def sla_of(deadline: datetime | None, now: datetime, policy: Policy) -> Sla | None:
+def sla_of(deadline: datetime | None, now: datetime, policy: Policy, waiting: bool = False) -> Sla | None:
+    """时效状态 at ``now``: 等待买家 while the case waits on the buyer (whose deadline it is, not the merchant's),
+    else by the merchant's deadline; ``None`` when there is none."""
+    if waiting:
+        return WAITING
     if deadline is None:
         return None
     if now > deadline:
@@ -180,26 +220,69 @@ def _words(policy: Policy, reason_text: str | None, category_text: str | None) -
 
 
 def situation_of(f: Facts, policy: Policy, risky: bool) -> tuple[Situation, Category | None, tuple[str, ...], datetime | None]:
-    """What the rule conditions look at, plus notes for the explanation and the window's end."""
+    """What the rule conditions look at, plus notes for the explanation and the window's end.
+
+    A fact the row is missing (``Facts.gaps``) makes the conditions on it ``UNKNOWN``: 类目 → 类目支持无理由 and
+    七天内; whether the buyer signed → 已签收 and 七天内; only the signing date → 七天内. Goods never shipped have
+    no window at all (七天内 is ``None``: a condition on it fails, as before).
+    """
     reason, category, notes = _words(policy, f.reason, f.category)
+    gaps = f.gaps
     window_end = None
     in_window = None
     if category is not None and f.delivered_at is not None and f.requested_at is not None:
         window_end = policy.calendar.window_end(f.delivered_at, category.window_days)
         in_window = f.requested_at <= window_end
+    elif gaps is not None and not (f.delivered_at is None and f.shipped is False):
+        in_window = UNKNOWN
+    if gaps is not None and "category" in gaps:
+        category_ok = UNKNOWN
+        notes = tuple(n for n in notes if not n.startswith("类目"))  # named by the gap when it matters
+    else:
+        category_ok = category.supports_no_reason if category else None
     s = Situation(  # by position, in the order of Situation's fields (type, group, reason, delivered, in_window,
         # category_ok, evidence, risk, paid): keywords cost a third of a microsecond per case
         f.type,  # type: ignore[arg-type]  (checked by the caller: no problems → type is known)
         reason.group if reason else ReasonGroup.OTHER,
         reason.name if reason else (f.reason or ""),
-        f.delivered_at is not None,
+        UNKNOWN if gaps is not None and "delivered" in gaps else f.delivered_at is not None,
         in_window,
-        category.supports_no_reason if category else None,
+        category_ok,
         f.evidence or (reason is not None and not reason.needs_evidence),
         risky,
         f.paid,  # type: ignore[arg-type]
     )
     return s, category, notes, window_end
+
+
+# Which missing facts leave each condition unknown, and what to do about each.
+NEEDS = {"已签收": ("delivered",), "七天内": ("category", "delivered", "signed_at"), "类目支持无理由": ("category",)}
+FILL = {
+    "category": "填写类目（每个商品填一次，之后的售后单自动沿用）",
+    "delivered": "填写签收时间，或导入时加 --orders 订单导出补上",
+    "signed_at": "填写签收时间，或导入时加 --orders 订单导出补上",
+}
+
+
+def _undecided(f: Facts, rule_id: str, unknown: tuple[str, ...], base: dict) -> Verdict:
+    """INCOMPLETE because the first rule that could decide tests a fact the row is missing: the explanation names
+    that fact, what is wrong with it, where to fill it, and which rule needs it."""
+    gaps = f.gaps or {}
+    kinds = [k for condition in unknown for k in NEEDS[condition] if k in gaps]
+    missing = [gaps[k] for k in dict.fromkeys(kinds)]
+    head = "；".join(f"{p.field}，{p.message}" for p in missing)
+    where = "；".join(f"请在 {p.loc} {FILL[k]}" for k, p in zip(dict.fromkeys(kinds), missing))
+    needs = f"规则 {rule_id} 要看“{'、'.join(unknown)}”"
+    return Verdict(
+        decision=Decision.INCOMPLETE,
+        amount=ZERO,
+        payer=Payer.NONE,
+        rule_id="",
+        explanation=f"信息不全（{head}）：{needs}，{where}。",
+        reason=f.reason,
+        problems=tuple(missing),
+        **base,
+    )
 
 
 def _return_payer(decision: Decision, fault: bool) -> Payer:
@@ -214,7 +297,7 @@ def judge(f: Facts, policy: Policy, now: datetime, risks: tuple[str, ...]) -> Ve
         return Verdict(f.loc, DONE, sla=Sla.CLOSED, rule_id=CLOSED_RULE if f.closed else MANUAL)
 
     deadline = deadline_of(f, policy)
-    sla = sla_of(deadline, now, policy)
+    sla = sla_of(deadline, now, policy, waiting_for_buyer(f.status) if f.status else False)
     if not f.problems and f.override is None:  # the common case, kept short
         return _by_rules(f, policy, risks, deadline, sla)
     base = dict(loc=f.loc, risks=risks, deadline=deadline, sla=sla, problems=f.problems)
@@ -225,7 +308,11 @@ def judge(f: Facts, policy: Policy, now: datetime, risks: tuple[str, ...]) -> Ve
         group = reason.group if reason else None
         fault = at_fault(f, group)
         amount, how = refund_amount(f.override, f, None, policy, fault)
-        suggested = f"；系统建议为{engine.decision.value}（{engine.rule_id}）" if engine else ""
+        suggested = ""
+        if engine is not None and engine.decision is Decision.INCOMPLETE:  # a fact the table needs is missing
+            suggested = "；系统无法判定，缺少" + "、".join(dict.fromkeys(p.field for p in engine.problems))
+        elif engine is not None:
+            suggested = f"；系统建议为{engine.decision.value}（{engine.rule_id}）"
         bad = "；" + "；".join(str(p) for p in f.problems) if f.problems else ""
         return Verdict(
             decision=f.override,
@@ -258,8 +345,13 @@ def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], deadline: dateti
     if hit is None:  # a merchant's table without a catch-all row
         rule_id, held, decision, note, percent, payer, template = "", (), Decision.MANUAL_REVIEW, "没有规则命中，人工判断", None, Payer.NONE, None
     else:
-        rule, held = hit
+        rule, held, unknown = hit
+        if unknown:
+            return _undecided(f, rule.id, unknown, dict(loc=f.loc, risks=risks, deadline=deadline, sla=sla))
         rule_id, decision, note, percent, payer, template = rule.id, rule.decision, rule.note, rule.percent, rule.payer, rule.template
+    if risks and decision in REFUNDING and any(r.startswith(ID_REPEAT) for r in risks):
+        # A table without a risk rule would pay: a repeated 售后单号 never is, whatever the table says.
+        rule_id, held, decision, note, percent, payer, template = ID_REPEAT_RULE, (), REVIEW, "售后单号重复，不自动退款，请人工核对", None, Payer.NONE, None
     fault = at_fault(f, s.group)
     amount, how = refund_amount(decision, f, percent, policy, fault)
     if decision is PARTIAL and percent is None:
@@ -274,6 +366,8 @@ def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], deadline: dateti
         parts.append(f"{category.name}类商品须未拆封才可无理由退货")
     if decision is REVIEW and risks:
         parts.append("风险：" + "；".join(risks))
+    if f.status and refund_failed(f.status):
+        parts.append("平台显示退款失败：款项未到买家账户，售后仍未完结，请核对收款信息后重新退款")
     parts.extend(notes)
     return Verdict(  # by position, in the order of Verdict's fields: keywords cost half a microsecond per case
         f.loc, decision, amount, payer, deadline, sla, risks, rule_id, held, "；".join(parts) + "。",
@@ -291,3 +385,23 @@ def _headline(note: str, rule_id: str, held: tuple[str, ...]) -> str:
 def judge_all(all_facts: Sequence[Facts], policy: Policy, now: datetime) -> list[Verdict]:
     """Every case's verdict, in order. The risk flags, which look at the whole batch, are worked out at once."""
     return [judge(f, policy, now, risks) for f, risks in zip(all_facts, risks_of_all(all_facts, policy))]
+
+
+def waiting_lines(verdicts: Sequence[Verdict]) -> list[str]:
+    """For the run's summary: how many cases wait for a 类目 (to fill once per product on 规则!商品) and how many
+    for a 签收时间 (which an order export gives), counted over the cases left 信息不全 for that fact alone."""
+    category = signed = 0
+    for v in verdicts:
+        if v.decision is Decision.INCOMPLETE and v.problems:
+            fields = {p.field for p in v.problems}
+            category += "商品类目" in fields
+            signed += "签收时间" in fields
+    lines = []
+    if category:
+        lines.append(f"{category} 个售后单等待填写类目：在 规则!商品 表为每个商品填写一次类目后重新检查")
+    if signed:
+        lines.append(
+            f"{signed} 个售后单缺签收时间，无法判断七天无理由：没有提供订单导出？"
+            "用 refund-sheet import 售后导出 --into 登记表 --orders 订单导出.xlsx 补上，或在“签收时间”列填写"
+        )
+    return lines

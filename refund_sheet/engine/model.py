@@ -84,6 +84,7 @@ class Sla(str, Enum):
     OK = "正常"
     DUE_SOON = "即将超时"
     OVERDUE = "已超时"
+    WAITING = "等待买家"  # the case waits on the buyer (待买家退货…): no merchant deadline runs
     CLOSED = "已完结"
 
 
@@ -159,6 +160,11 @@ class Facts:
     override: Decision | None = None
     note: str | None = None
     problems: tuple[Problem, ...] = ()
+    # Facts needed only where a rule asks for them (SPEC §2: 类目, 签收时间) that this row lacks, by kind:
+    # "category" (no 类目, or one the 类目 table does not know), "delivered" (whether the buyer signed is unknown:
+    # no 签收时间 column, or a bad cell), "signed_at" (not signed per the blank cell, but the date a no-reason
+    # window needs is missing). ``None`` when nothing is missing: the usual row.
+    gaps: dict[str, Problem] | None = None
 
     @property
     def delivered(self) -> bool:

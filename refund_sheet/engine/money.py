@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -12,7 +13,13 @@ HUNDRED = Decimal(100)
 MOST = Decimal(100_000_000)
 _INFINITE = (float("inf"), float("-inf"))  # more than this in one after-sales case is a typo
 
-_MONEY_JUNK = re.compile(r"[\s¥￥,，元]|^RMB|^CNY", re.IGNORECASE)
+# After NFKC (full-width digits, ．，￥ and the ideographic space become ASCII): an optional currency word before
+# or after, a sign, digits with "," thousands separators in threes or none, an optional decimal part.
+_MONEY = re.compile(
+    r"^(?:¥|rmb|cny|人民币)?\s*(?P<sign>[-+]?)\s*(?:¥|rmb|cny)?\s*"
+    r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?\s*(?:元|rmb|cny|¥)?$",
+    re.IGNORECASE,
+)
 
 
 def cents(value: Decimal) -> Decimal:
@@ -41,13 +48,7 @@ def parse_money(value: object) -> Decimal:
             raise ValueError("不是金额")
         number = Decimal(repr(value))
     elif isinstance(value, str):
-        text = _MONEY_JUNK.sub("", value.strip().lstrip("'"))
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise ValueError(f"“{value}” 不是金额") from None
-        if not number.is_finite():
-            raise ValueError(f"“{value}” 不是金额")
+        number = _money_text(value)
     else:
         raise ValueError("不是金额")
     if number < 0:
@@ -57,6 +58,30 @@ def parse_money(value: object) -> Decimal:
     if number > MOST:
         raise ValueError(f"{number} 超出合理范围")
     return cents(number)
+
+
+_NUMBERS = re.compile(r"\d+(?:[.,]\d+)*")
+_EXPONENT = re.compile(r"^[-+]?\d+(?:\.\d+)?[eE][-+]?\d{1,4}$")
+
+
+def _money_text(value: str) -> Decimal:
+    """Money typed as text, the way Chinese merchants type it: ``１２３．５０``, ``￥1,299.00``, ``1，299.00元``,
+    ``RMB 45``, with spaces around. An ambiguous text (``1.299,00``, ``12 15``, ``1,29``) is refused, never guessed."""
+    text = value.strip().lstrip("'")
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).strip()
+    match = _MONEY.match(text)
+    if match is None and _EXPONENT.match(text):
+        return Decimal(text)  # 1.5e3, as a number formatted by a script may come
+    if match is None:
+        numbers = _NUMBERS.findall(text)
+        if len(numbers) > 1:
+            raise ValueError(f"“{value}” 含有多个数字，无法确定是哪个金额")
+        if numbers and ("," in text or "." in text):
+            raise ValueError(f"“{value}” 的千位分隔符或小数点不明确（应写作 1,299.00）")
+        raise ValueError(f"“{value}” 不是金额")
+    number = Decimal(match["int"].replace(",", "") + (match["frac"] or ""))
+    return -number if match["sign"] == "-" else number
 
 
 def percent_of(amount: Decimal, percent: Decimal) -> Decimal:

@@ -7,6 +7,7 @@ Values arrive as the workbook reader gives them: ``str``, ``int``, ``float``, ``
 from __future__ import annotations
 
 import re
+import unicodedata
 from operator import itemgetter
 from functools import lru_cache
 from collections.abc import Sequence
@@ -81,6 +82,8 @@ def clean_id(value: object) -> str | None:
     text = clean_text(value)
     if text is None:
         return None
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)  # full-width digits typed with an input method
     text = _ID_JUNK.sub("", text)
     return text or None
 
@@ -103,6 +106,8 @@ def parse_datetime(value: object, tz: str) -> datetime:
 def _parse_datetime(value: object, tz: str) -> datetime:
     if value.__class__ is str:
         text = value.strip()
+        if not text.isascii():  # ２０２６－１１－１９　１０：００ typed with an input method: NFKC makes it ASCII
+            value = text = unicodedata.normalize("NFKC", text).strip()
         if (
             len(text) in (16, 19) and text[4] == "-" and text[7] == "-" and text[10] in " T" and text[13] == ":"
             and (len(text) == 16 or text[16] == ":")  # fromisoformat also takes 20122200 and 09:00.50: not here
@@ -266,7 +271,14 @@ FIELDS = (
     ("note", _TEXT, True),
 )
 _NOWHERE = 1 << 30  # the position of an absent column: past the end of any row
-_REQUESTED = [key for key, _, _ in FIELDS].index("requested")
+_KEYS = [key for key, _, _ in FIELDS]
+_REQUESTED = _KEYS.index("requested")
+_CATEGORY, _DELIVERED = _KEYS.index("category"), _KEYS.index("delivered_at")
+# Cells the engine needs only where a rule asks for them (SPEC §2): a bad one is a missing fact (``Facts.gaps``),
+# named only when a rule needs it, never a reason on its own to leave the row undecided.
+SOFT = frozenset({_CATEGORY, _DELIVERED})
+# Cells the engine does not judge by: a bad one (an Excel 365 picture in 备注 reads as #VALUE!) is read as blank.
+IGNORED = frozenset({_KEYS.index("note")})
 NO_MONEY = frozenset({CaseType.EXCHANGE, CaseType.RESEND})  # no 申请金额 needed: a blank one is 0
 
 
@@ -281,6 +293,7 @@ class Reader:
 
     def __init__(self, found: dict[str, int], letters: dict[str, str], sheet: str, policy: Policy) -> None:
         self.found, self.letters, self.sheet, self.policy = found, letters, sheet, policy
+        self._known: dict[str, bool] = {}  # 类目 text → whether the 类目 table knows it (a look-up per row, not a call)
         when = _when_in(policy.params.timezone)
         self._columns = tuple(
             (found.get(key, _NOWHERE), _Column(when if convert is _WHEN else convert, remember))
@@ -297,6 +310,7 @@ class Reader:
         width = max((p for p, _ in self._columns if p != _NOWHERE), default=-1) + 1
         grid = [values if len(values) >= width else [*values, *[None] * (width - len(values))] for _, values in rows]
         failed: dict[int, dict[int, str]] = {}  # row index → field index → why
+        soft: dict[int, dict[int, str]] = {}  # the same for the SOFT fields
         columns = []
         for field, (position, column) in enumerate(self._columns):
             if position == _NOWHERE:
@@ -304,16 +318,20 @@ class Reader:
                 continue
             converted = column.convert_all(list(map(itemgetter(position), grid)))
             if column.failures:
+                into = soft if field in SOFT else failed
                 for index in [i for i, hit in enumerate(converted) if hit.__class__ is _Failed]:
-                    failed.setdefault(index, {})[field] = converted[index].message
+                    if field not in IGNORED:
+                        into.setdefault(index, {})[field] = converted[index].message
                     converted[index] = None
             columns.append(converted)
         facts = self._facts
-        if not failed:  # the usual register
+        if not failed and not soft:  # the usual register
             return [facts(cells, None, number) for number, cells in zip(numbers, zip(*columns))]
-        return [facts(cells, failed.get(index), numbers[index]) for index, cells in enumerate(zip(*columns))]
+        return [
+            facts(cells, failed.get(index), numbers[index], soft.get(index)) for index, cells in enumerate(zip(*columns))
+        ]
 
-    def _facts(self, cells: list, failed: dict[int, str] | None, row: int) -> Facts:
+    def _facts(self, cells: list, failed: dict[int, str] | None, row: int, soft: dict[int, str] | None = None) -> Facts:
         (case_id, order_id, buyer, product, sku, shipped_text, delivered_at, status, type_text, category, reason,
          paid, requested, shipping_fee, requested_at, override_text, platform_deadline, evidence,
          return_received_at, platform_risk, note) = cells
@@ -324,6 +342,12 @@ class Reader:
         case_type = parse_type(type_text, shipped) if type_text else None
         if category is None:
             category = self.policy.category_for_product(sku, product)
+        known = self._known.get(category) if category is not None else False
+        if known is None:
+            known = self._known[category] = self.policy.category(category) is not None
+        gaps = None
+        if not closed and (soft or not known or (delivered_at is None and shipped is not False)):
+            gaps = self._gaps(row, soft or {}, category, product, sku, delivered_at, shipped)
         if requested is None and case_type in NO_MONEY and not (failed and _REQUESTED in failed):
             requested = ZERO
         override = parse_decision(override_text) if override_text else None
@@ -336,17 +360,49 @@ class Reader:
             or (type_text and case_type is None)
             or (override_text and override is None)
             or not closed
-            and (type_text is None or category is None or reason is None or paid is None or requested is None
-                 or requested_at is None)
+            and (type_text is None or reason is None or paid is None or requested is None or requested_at is None)
         ):
-            problems = self._problems(cells, failed, row, closed, case_type, category, requested, override)
+            problems = self._problems(cells, failed, row, closed, case_type, requested, override)
         return Facts(  # by position, in the order of Facts' fields: keywords cost almost a microsecond per row
             Loc(self.sheet, row), case_id, order_id, buyer, product, sku, category, case_type, reason, paid, requested,
             shipping_fee or ZERO, shipped, delivered_at, requested_at, platform_deadline, bool(evidence),
-            return_received_at, status, closed, bool(platform_risk), override, note, problems,
+            return_received_at, status, closed, bool(platform_risk), override, note, problems, gaps,
         )
 
-    def _problems(self, cells, failed, row, closed, case_type, category, requested, override) -> tuple[Problem, ...]:
+    def _gaps(self, row, soft, category, product, sku, delivered_at, shipped) -> dict[str, Problem] | None:
+        """The facts needed only where a rule asks for them that this row lacks (``Facts.gaps``), each saying
+        where to fill it in; ``None`` when it lacks none."""
+        gaps: dict[str, Problem] = {}
+
+        def here(key: str) -> Loc:
+            return Loc(self.sheet, row, self.letters.get(key, ""))
+
+        if _CATEGORY in soft:
+            gaps["category"] = Problem(here("category"), "商品类目", soft[_CATEGORY])
+        elif category is None:
+            entry = self.policy.product_row(sku, product)
+            name = f"「{product or sku or ''}」"
+            if entry is not None:
+                gaps["category"] = Problem(entry.loc, "商品类目", f"{name}在 规则!商品 表中没有类目")
+            elif "category" in self.found:
+                gaps["category"] = Problem(here("category"), "商品类目", f"为空，{name}也不在 规则!商品 表中")
+            else:
+                gaps["category"] = Problem(here("category"), "商品类目", f"登记表没有类目列，{name}也不在 规则!商品 表中")
+        elif self.policy.category(category) is None:
+            names = [c.name for c in self.policy.categories]
+            gaps["category"] = Problem(
+                here("category"), "商品类目", f"“{category}”不在 规则!类目 表中{did_you_mean(category, names)}"
+            )
+        if _DELIVERED in soft:
+            gaps["delivered"] = Problem(here("delivered_at"), "签收时间", soft[_DELIVERED])
+        elif delivered_at is None and shipped is not False:
+            if "delivered_at" in self.found:
+                gaps["signed_at"] = Problem(here("delivered_at"), "签收时间", "为空，无法计算无理由退货期限")
+            else:
+                gaps["delivered"] = Problem(here("delivered_at"), "签收时间", "登记表没有签收时间列")
+        return gaps or None
+
+    def _problems(self, cells, failed, row, closed, case_type, requested, override) -> tuple[Problem, ...]:
         """The row's problems, in column order: cells that failed to convert, required cells left empty, words
         that are not in the vocabulary."""
         required = {"case_id", "order_id", "product"}
@@ -371,8 +427,6 @@ class Reader:
                     problem(key, "为“仅退款”，但发货状态和签收时间都为空，无法区分未发货/已发货")
                 else:
                     problem(key, f"无法识别“{value}”{did_you_mean(value, TYPE_CHOICES)}")
-            elif key == "category" and category is None and not closed:
-                problem(key, "为空" if key in self.found else "列不存在（可在规则!商品 中按商家编码或商品名设置类目）")
             elif key == "override" and value and override is None:
                 problem(key, f"无法识别“{value}”{did_you_mean(value, DECISION_CHOICES)}")
         return tuple(problems)

@@ -11,6 +11,7 @@ import hashlib
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -101,12 +102,17 @@ class Stage:
 
 @dataclass(frozen=True)
 class ProductMap:
-    """One row of 商品: a 商家编码, 商品ID or name keyword → 类目 (the Douyin export has no category)."""
+    """One row of 商品: a 商家编码, 商品ID or name keyword → 类目 (the Douyin export has no category).
+
+    ``category`` is "" on a row ``import`` added that still waits for the merchant to fill it in; ``loc`` is that
+    row's 类目 cell, so a case that needs the category can say where to type it.
+    """
 
     sku: str
     product_id: str
     keyword: str
     category: str
+    loc: Loc = Loc("规则", 0)
 
 
 @dataclass(frozen=True)
@@ -169,14 +175,32 @@ class Policy:
         return found
 
     def category_for_product(self, sku: str | None, product: str | None) -> str | None:
-        """类目 from the 商品 table: by 商家编码/商品ID exactly, else the first keyword contained in the name."""
-        for row in self.products:
-            if sku and (row.sku == sku or row.product_id == sku):
-                return row.category
-        for row in self.products:
-            if product and row.keyword and norm(row.keyword) in norm(product):
-                return row.category
-        return None
+        """类目 from the 商品 table: by 商家编码/商品ID exactly, else the first keyword contained in the name;
+        ``None`` when no row names the product or its row's 类目 is still blank."""
+        row = self.product_row(sku, product)
+        return row.category or None if row is not None else None
+
+    def product_row(self, sku: str | None, product: str | None) -> ProductMap | None:
+        """The 商品 row of a product: rows with a 类目 first (by 商家编码/商品ID exactly, else the first keyword
+        contained in the name), then rows still waiting for one; remembered per (sku, name)."""
+        memo = self._memo["product"]
+        key = (sku, product)
+        try:
+            return memo[key]
+        except KeyError:
+            pass
+        found = None
+        if self.products:
+            name = norm(product) if product else ""
+            for filled in (True, False):
+                rows = [r for r in self.products if bool(r.category) is filled]
+                found = next((r for r in rows if sku and (r.sku == sku or r.product_id == sku)), None) or next(
+                    (r for r in rows if name and r.keyword and norm(r.keyword) in name), None
+                )
+                if found is not None:
+                    break
+        memo[key] = found
+        return found
 
     def stage(self, name: str, case_type: CaseType | None) -> Stage | None:
         memo = self._memo["stage"]
@@ -194,19 +218,44 @@ class Policy:
 # ---------------------------------------------------------------------------------------------- matching
 
 
+class _Unknown:
+    """A fact the row does not have (no 类目, no 签收时间): a condition on it is neither true nor false."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
 @dataclass(slots=True)
 class Situation:
-    """What the rule conditions look at, derived from one case's facts. ``None`` = cannot be known."""
+    """What the rule conditions look at, derived from one case's facts.
+
+    ``None`` = does not apply (a condition on it fails: the window of goods never shipped); ``UNKNOWN`` = a fact
+    the row is missing (a condition on it is unknown: three-valued logic, SPEC §3).
+    """
 
     type: CaseType
     group: ReasonGroup
     reason: str
-    delivered: bool
-    in_window: bool | None
-    category_ok: bool | None
+    delivered: bool | _Unknown
+    in_window: bool | None | _Unknown
+    category_ok: bool | None | _Unknown
     evidence: bool
     risk: bool
     paid: Decimal
+
+
+class Hit(NamedTuple):
+    """The rule that decides (``unknown`` empty), or the first rule that cannot be decided because it tests
+    facts the row is missing (``unknown`` names those conditions, e.g. ("七天内",))."""
+
+    rule: Rule
+    held: tuple[str, ...]
+    unknown: tuple[str, ...] = ()
 
 
 def _yes(flag: bool) -> str:
@@ -214,8 +263,21 @@ def _yes(flag: bool) -> str:
 
 
 def conditions_held(rule: Rule, s: Situation) -> tuple[str, ...] | None:
-    """The rule's non-blank conditions as words when all of them hold, else ``None``."""
+    """The rule's non-blank conditions as words when all of them hold, else ``None`` (an unknown one counts as
+    not holding here; ``first_match`` tells the two apart)."""
+    hit = _evaluate(rule, s)
+    return None if hit is None or hit[1] else hit[0]
+
+
+CONDITION_HEADERS = {"已签收": "已签收", "在无理由期限内": "七天内", "类目支持无理由退货": "类目支持无理由"}
+
+
+def _evaluate(rule: Rule, s: Situation) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(conditions that held as words, conditions on unknown facts as their 规则 headers), or ``None`` when a
+    known condition fails: three-valued logic, where a failing known condition settles the row whatever the
+    unknown ones would be."""
     held: list[str] = []
+    unknown: list[str] = []
     if rule.types is not None:
         if s.type not in rule.types:
             return None
@@ -237,18 +299,23 @@ def conditions_held(rule: Rule, s: Situation) -> tuple[str, ...] | None:
     ):
         if wanted is None:
             continue
+        if actual is UNKNOWN:
+            unknown.append(CONDITION_HEADERS[label])
+            continue
         if actual is None or actual != wanted:
             return None
-        held.append(f"{label}：{_yes(actual)}")
+        held.append(f"{label}：{_yes(actual)}")  # type: ignore[arg-type]
     if rule.max_amount is not None:
         if s.paid > rule.max_amount:
             return None
         held.append(f"实付 ¥{s.paid:.2f} 不超过 ¥{rule.max_amount:.2f}")
-    return tuple(held)
+    return tuple(held), tuple(unknown)
 
 
-def first_match(policy: Policy, s: Situation) -> tuple[Rule, tuple[str, ...]] | None:
-    """Hit policy FIRST: the first rule whose conditions all hold, with those conditions.
+def first_match(policy: Policy, s: Situation) -> Hit | None:
+    """Hit policy FIRST in three-valued logic: top to bottom, a rule with a failing known condition is skipped;
+    the first rule left either holds (it decides) or tests a fact the row is missing (``Hit.unknown``: the case
+    cannot be decided until that fact is filled in).
 
     Memoised per policy: rules see the paid amount only through 金额不超过, so the situation with the amount
     replaced by its place among the table's thresholds decides the match exactly; a batch has few such keys.
@@ -262,16 +329,16 @@ def first_match(policy: Policy, s: Situation) -> tuple[Rule, tuple[str, ...]] | 
     hit = memo.get(key, False)
     if hit is False:
         hit = memo[key] = _first_match(policy, s)
-    if hit is not None and hit[0].max_amount is not None:
-        return hit[0], conditions_held(hit[0], s)  # type: ignore[return-value]
+    if hit is not None and hit.rule.max_amount is not None:
+        return Hit(hit.rule, *_evaluate(hit.rule, s))  # type: ignore[misc]
     return hit
 
 
-def _first_match(policy: Policy, s: Situation) -> tuple[Rule, tuple[str, ...]] | None:
+def _first_match(policy: Policy, s: Situation) -> Hit | None:
     for rule in policy.rules:
-        held = conditions_held(rule, s)
-        if held is not None:
-            return rule, held
+        found = _evaluate(rule, s)
+        if found is not None:
+            return Hit(rule, *found)
     return None
 
 
@@ -536,15 +603,14 @@ class _Compiler:
         for row in rows:
             category = self.text(row, "类目")
             keys = (self.text(row, "商家编码"), self.text(row, "商品ID"), self.text(row, "商品名称关键词"))
-            if not any(keys) and not category:
+            if not any(keys):
                 continue
-            if not category:
-                self.bad(self.get(row, "类目") or next(iter(row.values())), "类目", "为空")
-                continue
-            if category not in names:
+            if category and category not in names:
                 self.bad(self.get(row, "类目"), "类目", f"“{category}” 不在类目表中{did_you_mean(category, names)}")
                 continue
-            result.append(ProductMap(*keys, category))
+            # A blank 类目 is a product waiting for the merchant (``import`` adds such rows): not a mistake.
+            where = (self.get(row, "类目") or next(iter(row.values()))).loc
+            result.append(ProductMap(*keys, category, where))
         return tuple(result)
 
     def rules(self, rows: list[TableRow], reasons: tuple[Reason, ...], params: Params) -> tuple[Rule, ...]:

@@ -104,13 +104,25 @@ def parse_shipped(text: str) -> bool | None:
     return _SHIPPED.get(norm(text))
 
 
+CLOSED_WORDS = frozenset(norm(w) for w in ("已完结", "已关闭", "完结", "售后失败", "用户取消", "系统取消", "买家取消", "已取消"))
+
+
 @lru_cache(maxsize=4096)  # called for every row with a few distinct words
 def is_closed(status: str | None) -> bool:
-    """SPEC §2: closed when the status says 已完结, 已关闭, or contains 成功/关闭 (退款成功, 售后关闭, 换货成功)."""
+    """SPEC §2: closed when the status says 已完结, 已关闭, 售后失败, 用户取消, 系统取消 (or 买家取消, 已取消), or
+    contains 成功/关闭 (退款成功, 售后关闭, 换货成功). 退款失败 is not closed: the money did not reach the buyer."""
     if not status:
         return False
     key = norm(status)
-    return key in ("已完结", "已关闭", "完结") or "成功" in key or "关闭" in key
+    if "退款失败" in key:
+        return False
+    return key in CLOSED_WORDS or "成功" in key or "关闭" in key
+
+
+@lru_cache(maxsize=1024)
+def refund_failed(status: str | None) -> bool:
+    """The platform says the refund failed (退款失败): the case stays open and the merchant must pay again."""
+    return bool(status) and "退款失败" in norm(status)
 
 
 _DECISION_WORDS = {norm(d.value): d for d in Decision} | {norm(d.name): d for d in Decision}

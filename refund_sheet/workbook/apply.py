@@ -15,7 +15,7 @@ from ..errors import WorkbookError
 from .formats import LOG_TIME_FORMAT, OUTPUT_FORMATS, TYPED_FORMATS
 from .package import STYLE_IN_TAG, bounds, cells_of, range_ref
 from .read import LOG_SHEET, STATS_SHEET, Tracker
-from .write import PackageEdit, Put, SheetEdit, ToolSheet
+from .write import PackageEdit, Put, SheetEdit, ToolSheet, styles_of
 
 DIMENSION_REF = re.compile(rb'<dimension\b[^>]*\bref="([^"]*)"')
 
@@ -39,17 +39,21 @@ def _register(edit: PackageEdit, tracker: Tracker) -> SheetEdit:
 
 def _grow_dimension(edit: PackageEdit, tracker: Tracker) -> None:
     """Make the register's <dimension> cover what the run writes (left alone when it already does)."""
-    reg = tracker.register
-    match = DIMENSION_REF.search(reg.scan.head)
+    grow_dimension(edit, tracker.register.part, tracker.register.scan.head)
+
+
+def grow_dimension(edit: PackageEdit, part: str, head: bytes) -> None:
+    """Make a sheet's <dimension> (in ``head``, the XML before its rows) cover what the run writes there."""
+    match = DIMENSION_REF.search(head)
     if match is None:
         return
-    last_row, last_col = edit.sheet(reg.part).extent()
+    last_row, last_col = edit.sheet(part).extent()
     try:
         r1, c1, r2, c2 = bounds(match.group(1).decode())
     except ValueError:
         return
     if last_row > r2 or last_col > c2:
-        edit.set_dimension(reg.part, range_ref(min(r1, 1), min(c1, 1), max(r2, last_row), max(c2, last_col)))
+        edit.set_dimension(part, range_ref(min(r1, 1), min(c1, 1), max(r2, last_row), max(c2, last_col)))
 
 
 def _header_style(tracker: Tracker) -> int | None:
@@ -130,6 +134,35 @@ def apply_merge(edit: PackageEdit, tracker: Tracker, plan) -> None:
             raise WorkbookError(f"{reg.sheet} 的表格有汇总行，新的售后单无法追加到表格中：请先关闭汇总行再导入，文件未改动")
         edit.set_table(table, last_row=next_row - 1)
     _grow_dimension(edit, tracker)
+
+
+def add_products(edit: PackageEdit, tracker: Tracker, products) -> str:
+    """An import's new products written into the 商品 table on 规则 (``imports.product_cells`` says where, from the
+    sheet's values); returns the rows filled, ``规则!A47:A52``, or "" when nothing was written. A new cell looks
+    like the cell above it (the table's borders); IDs and names are text."""
+    from ..imports import product_cells
+    from .package import scan_sheet, sheet_stream
+    from .read import POLICY_SHEET
+
+    sheet = tracker.package.sheet(POLICY_SHEET)
+    if not products or sheet is None:
+        return ""
+    cells, where = product_cells(tracker.grids.grid(POLICY_SHEET), products)
+    if not cells:
+        return where
+    scan = scan_sheet(tracker.package.stream(sheet.part))
+    wanted = {row - 1 for row, _, _ in cells}
+    above: dict[int, dict[int, int]] = {}
+    for kind, number, xml in sheet_stream(tracker.package.stream(sheet.part)):
+        if kind == "row" and number in wanted:
+            above[number] = styles_of(xml)
+    rules = edit.sheet(sheet.part, scan.col_styles)
+    for row, col, text in cells:
+        if scan.merged_over(row, col):
+            raise WorkbookError(f"{POLICY_SHEET}!{column_letter(col)}{row}（商品）在合并单元格中，无法写入新商品：请取消合并后再导入，文件未改动")
+        rules.put(row, col, cell_text(text), style=above.get(row - 1, {}).get(col))
+    grow_dimension(edit, sheet.part, scan.head)
+    return where
 
 
 def put_stats(edit: PackageEdit, plan) -> None:

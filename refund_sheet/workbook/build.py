@@ -24,7 +24,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from ..engine import defaults
 from ..engine.columns import INPUT_COLUMNS, OUTPUT_COLUMNS
 from ..engine.layout import FIRST_TITLE_ROW, SPARE_ROWS, policy_layout
-from ..engine.model import CaseType, Decision
+from ..engine.model import CaseType, Decision, Sla
 from . import DATETIME_FORMAT, MONEY_FORMAT, POLICY_SHEET, REGISTER_SHEET
 
 STATS_SHEET, LOG_SHEET, HELP_SHEET = "统计", "记录", "说明"
@@ -43,6 +43,8 @@ BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 RED_FILL = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
 AMBER_FILL = PatternFill("solid", fgColor="FFEB9C", bgColor="FFEB9C")
 RED_FONT = Font(color="9C0006")
+BLUE_FILL = PatternFill("solid", fgColor="DDEBF7", bgColor="DDEBF7")
+BLUE_FONT = Font(color="1F4E78")
 AMBER_FONT = Font(color="9C5700")
 
 WIDTHS = {
@@ -56,7 +58,7 @@ MONEY_KEYS = ("paid", "requested", "shipping_fee", "amount")
 TIME_KEYS = ("delivered_at", "requested_at", "platform_deadline", "return_received_at", "deadline", "checked_at")
 TEXT_ID_KEYS = ("case_id", "order_id", "sku")
 
-STATUS_CHOICES = ("待商家处理", "待买家退货", "待商家收货", "待退款", "已完结", "已关闭")
+STATUS_CHOICES = ("待商家处理", "待买家退货", "待商家收货", "待退款", "退款失败", "已完结", "已关闭")
 YES_NO = ("是", "否")
 LOG_HEADERS = ("时间", "操作", "文件", "检查行数", "变更行数", "处理建议分布", "信息不全", "规则指纹")
 DUE_SOON_NAME = "DueSoonHours"
@@ -174,7 +176,8 @@ def _add_validation(ws, letter: dict[str, str], anchors: dict[str, str]) -> None
         ("evidence", anchors["是否"], False),
         ("platform_risk", anchors["是否"], False),
     ):
-        dv = DataValidation(type="list", formula1=f"={source}", allow_blank=True)
+        # Written as Excel writes it: no leading "=", no quotes round 规则 (Gnumeric refuses "='规则'!…").
+        dv = DataValidation(type="list", formula1=_list_source(source), allow_blank=True)
         dv.showErrorMessage = strict  # imported Douyin spellings (已发货仅退款…) must stay allowed
         dv.errorTitle = "无法识别的值"
         dv.error = "请从下拉列表中选择（列表来自“规则”表）"
@@ -182,12 +185,22 @@ def _add_validation(ws, letter: dict[str, str], anchors: dict[str, str]) -> None
         ws.add_data_validation(dv)
 
 
+def _list_source(anchor: str) -> str:
+    """``'规则'!$A$59:$A$78`` → ``规则!$A$59:$A$78``: a list validation's source as Excel saves it."""
+    sheet, _, cells = anchor.rpartition("!")
+    return f"{sheet.strip(chr(39))}!{cells}"
+
+
 def _add_deadline_colours(ws, letter: dict[str, str]) -> None:
-    """Red when the deadline has passed, amber within the due-soon hours; driven by NOW(), so the colours stay
-    right while the file is open, without re-running the check."""
+    """Blue while the case waits on the buyer (等待买家: the deadline shown is the buyer's); red when the
+    deadline has passed, amber within the due-soon hours, driven by NOW(), so the colours stay right while the
+    file is open, without re-running the check."""
     d, s = letter["deadline"], letter["sla"]
     target = f"{d}2:{d}{FORMAT_ROWS + 1} {s}2:{s}{FORMAT_ROWS + 1}"
-    open_case = f'AND(ISNUMBER(${d}2),${s}2<>"已完结")'
+    ws.conditional_formatting.add(
+        target, FormulaRule(formula=[f'${s}2="{Sla.WAITING.value}"'], fill=BLUE_FILL, font=BLUE_FONT, stopIfTrue=True)
+    )
+    open_case = f'AND(ISNUMBER(${d}2),${s}2<>"{Sla.CLOSED.value}",${s}2<>"{Sla.WAITING.value}")'
     ws.conditional_formatting.add(
         target, FormulaRule(formula=[f"AND({open_case},${d}2<NOW())"], fill=RED_FILL, font=RED_FONT, stopIfTrue=True)
     )
@@ -263,11 +276,11 @@ def _typed(text: str) -> object:
 
 HELP_ZH = """\
 退款助手 · 使用说明
-1. 把抖店后台“售后列表导出”的内容粘贴到“退款登记”表（或点“导入售后单”），列的顺序可以随意，系统按表头识别。
+1. 把抖店后台“售后列表导出”的内容粘贴到“退款登记”表（或点“导入售后单”），列的顺序可以随意，系统按表头识别。导入时，没见过的商品会加到“规则”表的“商品”表里，类目留空：每个商品填一次类目，之后的售后单自动沿用。
 2. 点功能区“退款助手”→“检查全部”。每一行会填好：处理建议、退款金额、退货运费由谁出、处理时限、时效状态、风险提示、命中规则、判定依据和回复话术。
-3. 处理时限变红表示已超时、变黄表示即将超时（默认 24 小时内），颜色随时间自动更新。平台的“自动处理截止时间”优先；否则按“规则”表的时限计算，退款时限按法定工作日（含调休）计算。
+3. 处理时限变红表示已超时、变黄表示即将超时（默认 24 小时内），变蓝表示“等待买家”（如待买家退货，显示的是买家的期限），颜色随时间自动更新。平台的“自动处理截止时间”优先；否则按“规则”表的时限计算，退款时限按法定工作日（含调休）计算。
 4. 想自己决定某一单时，在“人工决定”列选择处理方式：系统不会改动它，只在判定依据里写出系统原本的建议。
-5. “处理状态”为已完结、已关闭，或含“成功”“关闭”的售后单视为完结，系统不再改动其结果。
+5. “处理状态”为已完结、已关闭、售后失败、用户取消、系统取消，或含“成功”“关闭”的售后单视为完结，系统不再改动其结果；“退款失败”不算完结（钱没有退到买家手里，需要重新退款）。
 6. 标红的“信息不全”说明某个格子有问题，判定依据会写明是哪一格（例如 退款登记!I14）以及原因。
 7. 规则都在“规则”表：决策表从上到下，第一条条件全部满足的规则给出处理建议；条件留空表示任意。可以修改部分退款比例、小额阈值、高金额阈值、店铺名称、回复署名，增加类目、原因、节假日和商品。规则有错时系统会逐条指出单元格，并且不改动文件。
 8. 每次保存前会把原文件备份为“文件名.bak.xlsx”。

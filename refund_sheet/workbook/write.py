@@ -401,13 +401,13 @@ class SheetWriter:
             else:
                 if w < len(waiting):  # rows below every row of the sheet: they look like the last one
                     number = _number_of(last_xml)
-                    last_styles = _styles_of(last_xml) if number and number > self.edit.header_row else {}
+                    last_styles = styles_of(last_xml) if number and number > self.edit.header_row else {}
                     for number in waiting[w:]:
                         yield self._new_row(number, rows[number], last_styles)
                 yield xml
 
 
-def _styles_of(row_xml: bytes) -> dict[int, int]:
+def styles_of(row_xml: bytes) -> dict[int, int]:
     """column → style id of each styled cell of a row."""
     styles = {}
     for column, start, end in cells_of(row_xml):
