@@ -109,7 +109,18 @@ def package_problems(before: bytes, after: bytes, command: str) -> list[str]:
     new = [n for n in b if n not in a]
     if new and not own.workbook_level:
         problems.append(f"new entries although no tool sheet had to be added: {new[:6]}")
-    return problems
+    return sorted(problems, key=rank)
+
+
+def rank(problem: str) -> int:
+    """Losses first, then changed parts, then the entry order, then docProps (which every save of today touches)."""
+    if "disappeared" in problem:
+        return 0
+    if problem.startswith("docProps/"):
+        return 3
+    if problem.startswith("entry order"):
+        return 2
+    return 1
 
 
 # ------------------------------------------------------------------------------------------------ the register
@@ -156,6 +167,11 @@ def rows_of(sheet_data: str) -> dict[int, Row]:
             tag = tag[:-2].rstrip() + ">"
         rows[number] = Row(number, tag, cells)
     return rows
+
+
+def holds_value(raw: str) -> bool:
+    """A cell with a value or a formula (not just a style)."""
+    return any(tag in raw for tag in ("<v>", "<v ", "<is>", "<f>", "<f ", "<f/>"))
 
 
 def cell_text(raw: str, shared: list[str]) -> str:
@@ -210,7 +226,16 @@ def register_problems(before: bytes, after: bytes, command: str) -> list[str]:
 
         found = map_headers([header.get(c) for c in range(1, max(header, default=0) + 1)])
         free |= {i + 1 for key, i in found.items() if key in PLATFORM_KEYS + FILL_BLANK_KEYS and key in BY_KEY}
-    last_filled = max((r.number for r in rows_a.values() if r.cells), default=header_row)
+    last_filled = max((r.number for r in rows_a.values() if any(map(holds_value, r.cells.values()))), default=header_row)
+    if command == "import":
+        table_cols = set(range(t_first_col, t_last_col + 1))
+
+        def is_free(col: int, number: int) -> bool:
+            return number != header_row and (col in free or (number > last_filled and col in table_cols))
+    else:
+
+        def is_free(col: int, number: int) -> bool:
+            return number != header_row and col in free
 
     def where(col: int, row: int) -> str:
         name = header.get(col) or "(no header)"
@@ -219,21 +244,21 @@ def register_problems(before: bytes, after: bytes, command: str) -> list[str]:
     for number, row in rows_a.items():
         other = rows_b.get(number)
         if other is None:
-            kept = {c: x for c, x in row.cells.items() if c not in free or number == header_row}
+            kept = {c: x for c, x in row.cells.items() if not is_free(c, number)}
             if kept or row.tag != f'<row r="{number}">':
                 problems.append(f"{part} row {number}: disappeared (was {short(row.tag)} with {len(row.cells)} cells)")
             continue
         if row.tag != other.tag:
             problems.append(f"{part} row {number}: row attributes changed: before {short(row.tag)} after {short(other.tag)}")
         for col, raw in row.cells.items():
-            if col in free and number != header_row:
+            if is_free(col, number):
                 continue
             if col not in other.cells:
                 problems.append(f"{where(col, number)}: cell disappeared (was {short(raw)})")
             elif other.cells[col] != raw:
                 problems.append(f"{where(col, number)}: cell changed: before {short(raw)} after {short(other.cells[col])}")
         for col, raw in other.cells.items():
-            if col in row.cells or (col in free and number != header_row):
+            if col in row.cells or is_free(col, number):
                 continue
             problems.append(f"{where(col, number)}: new cell written where the merchant had none: {short(raw)}")
     for number, row in rows_b.items():
@@ -267,7 +292,22 @@ def table_problems(before: bytes, after: bytes, command: str) -> list[str]:
             xa, xb = refs.sub(r"\1…\2", xa), refs.sub(r"\1…\2", xb)
         if xa != xb:
             problems.append(f"{table}: changed {first_difference(xa, xb)}")
+        elif command == "import":
+            problems += appended_rows_problems(b, own.register, b[table].decode())
     return problems
+
+
+def appended_rows_problems(files: dict[str, bytes], register: str, table_xml: str) -> list[str]:
+    """After an import the Table's ref reaches the last row holding a cell in the Table's columns."""
+    first_col, _, last_col, last_row = table_range(table_xml)
+    _, data, _ = split_sheet(files[register].decode())
+    filled = [
+        n for n, row in rows_of(data).items()
+        if any(first_col <= c <= last_col and holds_value(x) for c, x in row.cells.items())
+    ]
+    if filled and max(filled) > last_row:
+        return [f"Table ref ends at row {last_row} but the register has cases down to row {max(filled)}"]
+    return []
 
 
 STYLE_LISTS = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs")

@@ -140,7 +140,7 @@ def excel_root(pkg: Package, part: str) -> None:
         pkg.declare(part, prefix, uri)
     text = pkg.text(part)
     if "mc:Ignorable" not in text[: text.find(">")]:
-        text = re.sub(r"<worksheet\b", '<worksheet mc:Ignorable="x14ac xr xr2 xr3"', text, count=1)
+        text = re.sub(r"<worksheet\b([^>]*)>", r'<worksheet\1 mc:Ignorable="x14ac xr xr2 xr3">', text, count=1)
         pkg.put(part, text)
 
 
@@ -857,7 +857,7 @@ def excel_saved_register(pkg: Package) -> None:
     part = register(pkg)
     excel_root(pkg, part)
     text = pkg.text(part)
-    text = text.replace("<worksheet ", '<worksheet xr:uid="{7B0E2A4C-1D3F-4E5A-8B6C-9D0E1F2A3B4C}" ', 1)
+    text = re.sub(r"<worksheet\b([^>]*)>", r'<worksheet\1 xr:uid="{7B0E2A4C-1D3F-4E5A-8B6C-9D0E1F2A3B4C}">', text, count=1)
 
     def to_shared(m: re.Match) -> str:
         attrs, body = m.group(1), m.group(2)
@@ -1017,7 +1017,12 @@ class Feature:
     lo_sees: Callable[[dict[str, bytes]], bool] | None = None
 
 
+def plain(pkg: Package) -> None:
+    """No feature: the tracker exactly as refund-sheet itself saved it (the control every feature is compared to)."""
+
+
 FEATURES = [
+    Feature("plain", plain, "refund-sheet (control)"),
     Feature("text_box", text_box, "Excel 365", ods_has("退货请先拍照留证")),
     Feature("picture", picture, "Excel 365", ods_has("Pictures/")),
     Feature("wps_cell_image", wps_cell_image, "WPS 2019+", ods_has("DISPIMG")),
@@ -1040,7 +1045,7 @@ FEATURES = [
     Feature("defined_names", defined_names, "Excel 365", ods_has("本月退款")),
     Feature("merchant_columns", merchant_columns, "Excel / WPS", ods_has("跟进人", "已电话")),
     Feature("excel_saved_register", excel_saved_register, "Excel 365"),
-    Feature("xlsm_with_vba", xlsm_with_vba, "Excel 365 (.xlsm)"),
+    Feature("xlsm_with_vba", xlsm_with_vba, "Excel 365 (.xlsm)", ods_has("Basic/VBAProject/Module1.xml")),
     Feature("pivot_table", pivot_table, "Excel 365", ods_has("table:data-pilot-table")),
     Feature("libreoffice_saved", libreoffice_saved, "LibreOffice Calc 7.4"),
 ]

@@ -275,8 +275,8 @@ def declare(xml: str, prefix: str, uri: str) -> str:
     """Declare ``xmlns:prefix`` on the root element (as Excel does), unless it is already there."""
     if prefix_map(xml).get(prefix) == uri:
         return xml
-    m = re.search(r"<(?!\?)([\w:]+)", xml)
-    at = m.end()
+    m = re.search(r"<(?!\?)[\w:]+[^>]*?(/?)>", xml)  # after the root's last attribute, as Excel orders them
+    at = m.end() - len(m.group(1)) - 1
     return xml[:at] + f' xmlns:{prefix}="{uri}"' + xml[at:]
 
 

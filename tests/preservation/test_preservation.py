@@ -291,3 +291,45 @@ def test_gnumeric_reports_nothing_new(name, command, fixtures, runs):
     seen = {re.sub(r"\d+", "N", line) for line in before}
     new = [line for line in after if re.sub(r"\d+", "N", line) not in seen]
     assert not new, report(new, f"{name} after {command}: Gnumeric messages the input did not provoke")
+
+
+# ------------------------------------------------------------------------------------------------ the checks themselves
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("name", NAMES)
+def test_the_contract_accepts_a_file_nobody_touched(name, command, fixtures):
+    """Control: the checks find nothing when a fixture is compared with itself (no false alarms from parsing)."""
+    data = fixture_of(fixtures, name).read_bytes()
+    problems = (
+        contract.package_problems(data, data, command) + contract.register_problems(data, data, command)
+        + contract.table_problems(data, data, command) + contract.styles_problems(data, data)
+    )
+    assert not problems, report(problems, f"{name} compared with itself")
+
+
+def mutated(data: bytes, part: str, old: str, new: str) -> bytes:
+    pkg = Package(data)
+    text = pkg.text(part)
+    assert old in text, f"{old!r} not in {part}"
+    pkg.put(part, text.replace(old, new, 1))
+    return pkg.bytes()
+
+
+def test_the_contract_catches_what_a_bad_writer_does(fixtures):
+    """Control: each kind of damage is reported, and an output cell may change freely."""
+    data = fixture_of(fixtures, "merchant_columns").read_bytes()
+    sheet = "xl/worksheets/sheet1.xml"
+    assert contract.register_problems(data, mutated(data, sheet, "<t>小李</t>", "<t>小张</t>"), "check")
+    assert contract.register_problems(data, mutated(data, sheet, "<t>已电话</t>", "<t>已电话 </t>"), "import")
+    assert contract.register_problems(data, mutated(data, sheet, '<c r="AI1" s="1"/>', '<c r="AI1" s="1" t="inlineStr"><is><t>列35</t></is></c>'), "check")
+    assert contract.register_problems(data, mutated(data, sheet, '<row r="3">', '<row r="3" ht="20" customHeight="1">'), "check")
+    assert contract.register_problems(data, mutated(data, sheet, "<pageMargins ", '<pageMargins foo="1" '), "check")
+    decision = re.search(r'<c r="V2"[^>]*>.*?</c>', Package(data).text(sheet)).group(0)
+    assert not contract.register_problems(data, mutated(data, sheet, decision, '<c r="V2" t="inlineStr"><is><t>拒绝</t></is></c>'), "check")
+    assert contract.package_problems(data, mutated(data, "docProps/app.xml", "<", "< "), "check")
+    assert contract.styles_problems(data, mutated(data, "xl/styles.xml", 'numFmtId="164"', 'numFmtId="170"'))
+    assert contract.table_problems(data, mutated(data, "xl/tables/table1.xml", 'name="备注"', 'name="备注1"'), "import")
+    pkg = Package(data)
+    del pkg.entries["xl/theme/theme1.xml"]
+    assert any("disappeared" in p for p in contract.package_problems(data, pkg.bytes(), "check"))
