@@ -1017,6 +1017,33 @@ class Feature:
     lo_sees: Callable[[dict[str, bytes]], bool] | None = None
 
 
+def cells_without_r(pkg: Package) -> None:
+    """Rows and cells without the optional ``r`` attribute (ECMA-376 makes it optional; Excel reads a missing one as
+    "the next row / the next column"). Written by some export generators; a writer must not re-address them."""
+    part = register(pkg)
+    text = pkg.text(part)
+    from package import column_index
+
+    def strip(row: re.Match) -> str:
+        number = int(row.group(1))
+        if number < 6:
+            return row.group(0)
+        previous = 0
+        out = []
+        for cell in re.findall(r"<c\b[^>]*?(?:/>|>.*?</c>)", row.group(2), re.S):
+            col = column_index(re.search(r'\br="([A-Z]+)\d+"', cell).group(1))
+            if col == previous + 1:
+                cell = re.sub(r'\s+r="[A-Z]+\d+"', "", cell, count=1)
+            out.append(cell)
+            previous = col
+        tag = row.group(0)[: row.group(0).index(">") + 1]
+        if number == 9:  # the row after row 8: its number may go too
+            tag = tag.replace(' r="9"', "")
+        return tag + "".join(out) + "</row>"
+
+    pkg.put(part, re.sub(r'<row\b[^>]*\br="(\d+)"[^>]*>(.*?)</row>', strip, text, flags=re.S))
+
+
 def plain(pkg: Package) -> None:
     """No feature: the tracker exactly as refund-sheet itself saved it (the control every feature is compared to)."""
 
@@ -1048,4 +1075,5 @@ FEATURES = [
     Feature("xlsm_with_vba", xlsm_with_vba, "Excel 365 (.xlsm)", ods_has("Basic/VBAProject/Module1.xml")),
     Feature("pivot_table", pivot_table, "Excel 365", ods_has("table:data-pilot-table")),
     Feature("libreoffice_saved", libreoffice_saved, "LibreOffice Calc 7.4"),
+    Feature("cells_without_r", cells_without_r, "ECMA-376 (r optional); some generators"),
 ]

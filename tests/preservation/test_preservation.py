@@ -207,8 +207,17 @@ def finding_key(f: dict) -> tuple:
     return (f.get("severity"), f.get("part_uri"), f.get("node"), re.sub(r"\d+", "N", f.get("description", "")))
 
 
+GNUMERIC: dict[Path, tuple[int, list[str]]] = {}
+
+
 def gnumeric(path: Path) -> tuple[int, list[str]]:
-    """Gnumeric's ssconvert reading ``path``: exit code and the messages it printed."""
+    """Gnumeric's ssconvert reading ``path``: exit code and the messages it printed (once per file)."""
+    if path not in GNUMERIC:
+        GNUMERIC[path] = _gnumeric(path)
+    return GNUMERIC[path]
+
+
+def _gnumeric(path: Path) -> tuple[int, list[str]]:
     with tempfile.TemporaryDirectory() as folder:
         done = subprocess.run(["ssconvert", str(path), f"{folder}/out.csv"], capture_output=True, text=True,
                               timeout=300)
