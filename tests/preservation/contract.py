@@ -109,7 +109,31 @@ def package_problems(before: bytes, after: bytes, command: str) -> list[str]:
     new = [n for n in b if n not in a]
     if new and not own.workbook_level:
         problems.append(f"new entries although no tool sheet had to be added: {new[:6]}")
+    if own.workbook_level:
+        problems += minimal_edit_problems(a, b)
     return sorted(problems, key=rank)
+
+
+ADDED = {
+    "xl/workbook.xml": r"<sheet\b[^>]*/>",
+    "xl/_rels/workbook.xml.rels": r"<Relationship\b[^>]*/>",
+    "[Content_Types].xml": r"<(?:Override|Default)\b[^>]*/>",
+}
+
+
+def minimal_edit_problems(a: dict[str, bytes], b: dict[str, bytes]) -> list[str]:
+    """Adding a tool sheet may only insert elements (a <sheet>, a <Relationship>, an <Override>) into workbook.xml,
+    its rels and [Content_Types].xml: taking out what is new must give back the old bytes."""
+    problems = []
+    for part, element in ADDED.items():
+        if part not in a or part not in b:
+            continue
+        old, new = a[part].decode(), b[part].decode()
+        kept = set(re.findall(element, old))
+        stripped = re.sub(element, lambda m: m.group(0) if m.group(0) in kept else "", new)
+        if stripped != old:
+            problems.append(f"{part}: edited beyond inserting new entries {first_difference(old, stripped)}")
+    return problems
 
 
 def rank(problem: str) -> int:

@@ -1044,6 +1044,30 @@ def cells_without_r(pkg: Package) -> None:
     pkg.put(part, re.sub(r'<row\b[^>]*\br="(\d+)"[^>]*>(.*?)</row>', strip, text, flags=re.S))
 
 
+def without_tool_sheets(pkg: Package) -> None:
+    """A tracker whose 统计 and 记录 sheets the merchant deleted in Excel (the run must add them back, editing
+    workbook.xml, its rels and [Content_Types].xml only by the new entries)."""
+    from contract import related
+
+    book = pkg.text("xl/workbook.xml")
+    rels = pkg.targets("xl/workbook.xml")
+    for name in ("统计", "记录"):
+        part = pkg.sheet(name)
+        gone: set[str] = set()
+        related(pkg, part, gone)
+        for entry in gone:
+            del pkg.entries[entry]
+            types = pkg.text("[Content_Types].xml")
+            pkg.put("[Content_Types].xml", re.sub(rf'<Override PartName="/{re.escape(entry)}"[^>]*/>', "", types))
+        rid = next(r for r, (_, target) in rels.items() if target == part)
+        escaped = "".join(f"&#{ord(ch)};" for ch in name)
+        book = re.sub(rf'<sheet\b[^>]*name="(?:{name}|{escaped})"[^>]*/>', "", book)
+        wb_rels = pkg.text("xl/_rels/workbook.xml.rels")
+        pkg.put("xl/_rels/workbook.xml.rels", re.sub(rf'<Relationship\b[^>]*Id="{rid}"[^>]*/>', "", wb_rels))
+        pkg.put("xl/workbook.xml", book)
+    assert "统计" not in pkg.sheets() and "记录" not in pkg.sheets()
+
+
 def plain(pkg: Package) -> None:
     """No feature: the tracker exactly as refund-sheet itself saved it (the control every feature is compared to)."""
 
@@ -1075,5 +1099,6 @@ FEATURES = [
     Feature("xlsm_with_vba", xlsm_with_vba, "Excel 365 (.xlsm)", ods_has("Basic/VBAProject/Module1.xml")),
     Feature("pivot_table", pivot_table, "Excel 365", ods_has("table:data-pilot-table")),
     Feature("libreoffice_saved", libreoffice_saved, "LibreOffice Calc 7.4"),
+    Feature("without_tool_sheets", without_tool_sheets, "Excel (sheets deleted by the merchant)"),
     Feature("cells_without_r", cells_without_r, "ECMA-376 (r optional); some generators"),
 ]
