@@ -101,7 +101,12 @@ def typed(key: str, value: object, tz: str) -> object:
             return parse_datetime(value, tz)
         return clean_text(value)
     except (CellError, ValueError):
-        return clean_text(value) if not isinstance(value, (int, float)) else value
+        if isinstance(value, (int, float)):
+            return value
+        try:
+            return clean_text(value)
+        except CellError:  # an Excel error value (#VALUE! is how a picture in a cell reads): kept as it reads
+            return value
 
 
 def _record(headers: Sequence[object], values: Sequence[object], keys: Sequence[str], tz: str) -> dict[str, object]:

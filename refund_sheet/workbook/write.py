@@ -68,6 +68,23 @@ SECTION_RE = {name: _element(name) for name in SECTIONS}
 CHILD_RE = {name: _element(CHILD[name]) for name in SECTIONS}
 
 
+FONT_ORDER = (b"b", b"i", b"strike", b"condense", b"extend", b"outline", b"shadow", b"u", b"vertAlign", b"sz",
+              b"color", b"name", b"family", b"charset", b"scheme")
+FONT_CHILD = re.compile(rb"<(\w+)\b[^>]*?(?:/>|>.*?</\1>)", re.S)
+
+
+def canonical(section: bytes, xml: bytes) -> bytes:
+    """An entry as the schema orders it (a font's children in the order Excel writes and validators expect:
+    openpyxl writes <color> before <sz>): how entries are compared, and how adopted ones are written."""
+    if section != b"fonts" or not xml.endswith(b"</font>"):
+        return xml
+    start = xml[: xml.find(b">") + 1]
+    children = [(m.group(1), m.group(0)) for m in FONT_CHILD.finditer(xml, len(start), len(xml) - len(b"</font>"))]
+    rank = {name: i for i, name in enumerate(FONT_ORDER)}
+    children.sort(key=lambda child: rank.get(child[0], len(rank)))
+    return start + b"".join(xml for _, xml in children) + b"</font>"
+
+
 def _get(tag: bytes, name: bytes) -> str | None:
     match = re.search(rb'\s%s="([^"]*)"' % name, tag[: tag.find(b">") + 1])
     return match.group(1).decode() if match else None
@@ -102,7 +119,7 @@ class Styles:
             self.items[name] = children
             self.index[name] = {}
             for i, child in enumerate(children):
-                self.index[name].setdefault(child, i)
+                self.index[name].setdefault(canonical(name, child), i)
         self.codes = {
             int(_get(f, b"numFmtId") or 0): unescape(_get(f, b"formatCode") or "", XML_UNESCAPES)
             for f in self.items[b"numFmts"]
@@ -115,6 +132,7 @@ class Styles:
         return any(self.added.values())
 
     def _find_or_add(self, section: bytes, xml: bytes) -> int:
+        xml = canonical(section, xml)
         known = self.index[section].get(xml)
         if known is not None:
             return known
@@ -510,7 +528,7 @@ class PackageEdit:
         None when it stays as it was (a part replaced under its own name keeps its entry)."""
         xml = original = self.package.read(CONTENT_TYPES)
         existing = {name.decode().lstrip("/"): kind.decode() for name, kind in CONTENT_TYPE.findall(xml)}
-        for part in sorted(self.type_remove - set(self.type_add)):
+        for part in sorted(self.type_remove - set(self.type_add) - set(self.parts)):  # a part replaced keeps its entry
             xml = re.sub(rb'<Override\b[^>]*?PartName="/%s"[^>]*/>' % re.escape(part.encode()), b"", xml)
         for part, kind in self.type_add.items():
             if existing.get(part) == kind:
