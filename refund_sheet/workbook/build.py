@@ -95,6 +95,27 @@ def build_tracker(rows: Sequence[dict[str, object]] = ()) -> Workbook:
     return wb
 
 
+DRAWING_A = "http://schemas.openxmlformats.org/drawingml/2006/main"
+EMPTY_XFRM = b"<xfrm/>"
+FULL_XFRM = b'<xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xfrm>'
+
+
+def tidy_part(name: str, data: bytes) -> bytes:
+    """A part openpyxl wrote, as other readers want it: a chart's frame with its (unused) position spelled out
+    (Gnumeric drops a chart whose <xfrm/> is empty), the drawing prefix declared on the root, no empty text run in
+    an axis's text properties, no empty <workbookProtection/> (it protects nothing and Gnumeric does not expect it)."""
+    if name.startswith(("xl/drawings/", "xl/charts/")) and name.endswith(".xml"):
+        # openpyxl declares the drawing prefix a: on each element that uses it; Gnumeric only finds it on the root
+        root = re.search(rb"<(?:wsDr|c:chartSpace|chartSpace)\b", data)
+        if root and b"xmlns:a=" not in data[root.start() : data.find(b">", root.start())]:
+            data = data[: root.end()] + f' xmlns:a="{DRAWING_A}"'.encode() + data[root.end() :]
+        data = data.replace(b"<a:r><a:t></a:t></a:r>", b"").replace(b"<a:r><a:t/></a:r>", b"")  # an empty run
+        return data.replace(EMPTY_XFRM, FULL_XFRM)
+    if name == "xl/workbook.xml":
+        return data.replace(b"<workbookProtection/>", b"")
+    return data
+
+
 def deterministic_bytes(wb: Workbook) -> bytes:
     """The workbook as .xlsx bytes with fixed document and zip times: same content, same bytes."""
     raw = io.BytesIO()
@@ -105,6 +126,7 @@ def deterministic_bytes(wb: Workbook) -> bytes:
             data = src.read(info.filename)
             if info.filename == "docProps/core.xml":
                 data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + FIXED_TIME.encode(), data)
+            data = tidy_part(info.filename, data)
             entry = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o600 << 16

@@ -105,7 +105,7 @@ def write_stats(wb: Workbook, plan: stats.Plan) -> Worksheet:
         ws.column_dimensions[column].width = width
     ws.row_dimensions[1].height = 24
     for spec in plan.charts:
-        ws.add_chart(_chart(ws, spec), f"{get_column_letter(spec.anchor[1])}{spec.anchor[0]}")
+        ws.add_chart(_chart(ws, spec), _anchor(spec))
     ws.sheet_properties.tabColor = "1F4E78"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.orientation = "landscape"
@@ -154,6 +154,19 @@ def _put(ws: Worksheet, row: int, col: int, cell: stats.Cell) -> None:
         target.border = BOX
 
 
+CHART_COLUMNS = 10  # a chart spans ten default-width columns (17 cm)
+
+
+def _anchor(spec: stats.ChartSpec):
+    """A chart's place as a two-cell anchor (moves with its cells, keeps its size): Excel and LibreOffice read
+    openpyxl's default one-cell anchor too, Gnumeric does not and drops the chart."""
+    from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, TwoCellAnchor
+
+    row, col = spec.anchor[0] - 1, spec.anchor[1] - 1
+    return TwoCellAnchor(editAs="oneCell", _from=AnchorMarker(col=col, row=row),
+                         to=AnchorMarker(col=col + CHART_COLUMNS, row=row + spec.rows))
+
+
 def _chart(ws: Worksheet, spec: stats.ChartSpec):
     """A native chart over one table's columns: the category labels and one value column, with the header cell
     as the series name, so the chart follows the table when the numbers change."""
@@ -185,6 +198,9 @@ def scratch(*sheets: str, plan: stats.Plan | None = None) -> bytes:
     """A workbook holding only the tool's own ``sheets`` (统计 laid out as ``plan``, 记录 with its header), as
     .xlsx bytes: the package writer takes those sheets' parts from it into the merchant's file."""
     import io
+    import zipfile
+
+    from .build import tidy_part
 
     wb = Workbook()
     blank = wb.active
@@ -194,8 +210,11 @@ def scratch(*sheets: str, plan: stats.Plan | None = None) -> bytes:
         else:
             init_log(wb.create_sheet(LOG_SHEET))
     wb.remove(blank)
-    out = io.BytesIO()
-    wb.save(out)
+    raw, out = io.BytesIO(), io.BytesIO()
+    wb.save(raw)
+    with zipfile.ZipFile(raw) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as tidy:
+        for info in source.infolist():
+            tidy.writestr(info, tidy_part(info.filename, source.read(info.filename)))
     return out.getvalue()
 
 
