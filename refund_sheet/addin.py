@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RefundSheetError
+from .resources import ADDIN_SOURCES
 
-SOURCES = Path(__file__).parent / "_addin"  # the repository's addin/ folder, shipped in the package
+SOURCES = ADDIN_SOURCES  # the repository's addin/ folder, shipped in the package as refund_sheet/_addin
 ADDIN_NAME = "RefundSheet.xlam"
 TEMPLATE = "quickstart_addin_ribbon.xlam"
 UDF_MODULE = "refund_sheet.excel"
@@ -393,6 +394,8 @@ def build(out: Path | str | None = None) -> BuildResult:
     path = Path(out) if out else Path(ADDIN_NAME)
     if path.suffix.lower() not in (".xlam", ".xlsm"):
         raise AddinError(f"输出文件应以 .xlam 或 .xlsm 结尾：{path}")
+    if not (SOURCES / "customUI14.xml").is_file():
+        raise AddinError(f"找不到加载项的源文件：{SOURCES / 'customUI14.xml'} 不存在。安装不完整：请按 README 重新安装 refund-sheet")
     template_path = xlwings_folder() / TEMPLATE
     if not template_path.exists():
         raise AddinError(f"找不到 xlwings 的加载项模板：{template_path}")
