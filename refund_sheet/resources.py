@@ -13,13 +13,13 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent
 
 
-def data_folder(installed: str, checkout: str) -> Path:
+def data_folder(installed: str, checkout: str, package: Path = PACKAGE) -> Path:
     """The folder inside the installed package if it is there, else the checkout's; the installed path when
     neither exists (its absence is then reported by whoever reads it, naming this path)."""
-    for folder in (PACKAGE / installed, PACKAGE.parent / checkout):
+    for folder in (package / installed, package.parent / checkout):
         if folder.is_dir():
             return folder
-    return PACKAGE / installed
+    return package / installed
 
 
 TEMPLATES = data_folder("_templates", "templates")
