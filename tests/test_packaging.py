@@ -7,6 +7,7 @@ a clone made with symlinks disabled (.ci/install-check); these tests guard the p
 from __future__ import annotations
 
 import fnmatch
+import re
 import subprocess
 import sys
 import tomllib
@@ -95,3 +96,25 @@ def test_python_dash_m_refund_sheet_runs_the_commands(command, tmp_path):
     done = subprocess.run([sys.executable, "-m", "refund_sheet", *command], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert ("Usage: refund-sheet" in done.stdout) if command == ["--help"] else ("已渲染 18 个回复，0 处错误" in done.stdout)
+
+
+def install_blocks() -> dict[str, list[str]]:
+    """The code blocks of the README's install sections, by language, as lists of lines."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sections = readme.split("## Install on Windows", 1)[1].split("## What it does", 1)[0]
+    blocks = re.findall(r"```(\w+)\n(.*?)```", sections, re.S)
+    return {language: [line.strip() for line in body.strip().splitlines()] for language, body in blocks}
+
+
+def test_the_readme_install_lines_are_real_commands_that_need_nothing_on_path():
+    blocks = install_blocks()
+    assert set(blocks) == {"powershell", "bat", "bash"}
+    for language, lines in blocks.items():
+        assert len(lines) == 4 and "-m venv" in lines[0] and "refund-sheet-main.zip" in lines[1], language
+        assert "pip install refund-sheet" not in " ".join(lines)  # not on PyPI
+        for line in lines[1:]:
+            assert re.match(r'(& )?"?[$%~][^ ]*[/\\]python(\.exe)?"? -m ', line), line  # the environment's python
+        commands = [line.split(" -m refund_sheet ", 1)[1].split() for line in lines if " -m refund_sheet " in line]
+        assert commands == [["addin", "install"], ["doctor"]], language
+        for command in commands:
+            assert CliRunner().invoke(main, [*command, "--help"]).exit_code == 0, command
