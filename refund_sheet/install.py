@@ -330,7 +330,10 @@ def install(source: Path | None = None, machine: Machine | None = None, dlls: li
 
 def _addin_bytes(source: Path | None) -> bytes:
     if source is not None:
-        return Path(source).read_bytes()
+        try:
+            return Path(source).read_bytes()
+        except OSError as error:
+            raise InstallError(f"读不了加载项文件 {source}：{error.strerror or error}。" + UNCHANGED) from None
     with tempfile.TemporaryDirectory(prefix="refund-sheet-") as folder:
         return addins.build(Path(folder) / addins.ADDIN_NAME).path.read_bytes()
 

@@ -442,3 +442,11 @@ def test_doctor_here_runs_the_real_import_and_the_real_templates():
     lines = result.output.splitlines()
     assert lines[0].startswith("ok Python：") and any(line.startswith("ok 模块：") for line in lines)
     assert any(line.startswith("ok 模板：") and "渲染了 18 个回复" in line for line in lines)
+
+
+def test_a_missing_addin_file_is_one_line(tmp_path):
+    machine = windows(tmp_path)
+    before = snapshot(tmp_path)
+    with pytest.raises(InstallError) as error:
+        install.install(tmp_path / "nowhere" / "RefundSheet.xlam", machine, dlls=[])
+    assert "nowhere" in one_line(error) and snapshot(tmp_path) == before
