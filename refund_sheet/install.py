@@ -187,19 +187,19 @@ def read_settings(data: bytes, code_page: str) -> dict[str, str]:
     return settings
 
 
-def encodable(text: str, machine: Machine, what: str) -> bytes:
-    """``text`` in the code page the VBA reads it in, or a one-line InstallError naming the fix."""
+LOCALE_FIX = "在 控制面板 → 区域 → 管理 → 更改系统区域设置 中选“中文(简体，中国)”并重启"
+
+
+def encodable(text: str, machine: Machine, what: str, fix: str) -> bytes:
+    """``text`` in the code page the VBA reads it in, or a one-line InstallError naming ``fix``."""
     try:
         return text.encode(machine.code_page)
     except UnicodeEncodeError as error:
         bad = text[error.start : error.end]
-        if machine.windows:
-            raise InstallError(
-                f"{what} {text} 含有“{bad}”，Windows 的非 Unicode 程序语言（代码页 {machine.code_page}）写不出它，"
-                f"Excel 的 VBA 会读错。办法：{VENV_FIX.replace('%USERPROFILE%', 'C:')}（路径里只用英文字母）；"
-                "或在 控制面板 → 区域 → 管理 → 更改系统区域设置 中选“中文(简体，中国)”并重启。" + UNCHANGED
-            ) from None
-        raise InstallError(f"{what} {text} 不能用 {machine.code_page} 写出。" + UNCHANGED) from None
+        raise InstallError(
+            f"{what} {text} 含有“{bad}”，Windows 的非 Unicode 程序语言（代码页 {machine.code_page}）写不出它，"
+            f"Excel 的 VBA 会读错。办法：{fix}。" + UNCHANGED
+        ) from None
 
 
 def config_bytes(old: bytes | None, settings: Mapping[str, str], machine: Machine) -> bytes:
@@ -211,7 +211,8 @@ def config_bytes(old: bytes | None, settings: Mapping[str, str], machine: Machin
     for key, value in settings.items():
         if '"' in value:
             raise InstallError(f"路径里有双引号，Excel 的 VBA 读不了：{value}。" + UNCHANGED)
-        kept.append(encodable(f'"{key}","{value}"', machine, "路径"))
+        fix = f"{VENV_FIX.replace('%USERPROFILE%', 'C:')}（路径里只用英文字母）；或{LOCALE_FIX}"
+        kept.append(encodable(f'"{key}","{value}"', machine, "路径", fix))
     return newline.join(kept) + newline
 
 
@@ -309,7 +310,8 @@ def install(source: Path | None = None, machine: Machine | None = None, dlls: li
     target = xlstart_folder(machine) / addins.ADDIN_NAME
     config = config_file(machine)
     if machine.windows:
-        encodable(str(config), machine, "设置文件的路径")  # the VBA builds it from Environ("USERPROFILE"), in the code page
+        # the VBA builds this path from Environ("USERPROFILE"), converted to the code page: only the locale helps
+        encodable(str(config), machine, "设置文件的路径", LOCALE_FIX + "（设置文件在你的用户文件夹里）")
     settings = settings_for(machine)
     try:
         old = config.read_bytes() if config.is_file() else None
