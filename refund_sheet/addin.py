@@ -5,6 +5,8 @@ The add-in is xlwings' own ribbon add-in template (``quickstart_addin_ribbon.xla
 xlwings: its VBA module holds RunPython and hard-codes the xlwings DLL version) with:
 
 - the ribbon ``addin/customUI14.xml`` and the callback module ``addin/RibbonRefundSheet.bas`` (reviewed text);
+- ``addin/RefundSheetShell.bas``, and one line of xlwings' ``ExecuteMac`` changed to pass the interpreter path
+  through its ``ShellQuoted`` (xlwings hands it to the Mac shell unquoted: a path with a space did nothing);
 - ``ThisWorkbook``'s code from ``addin/ThisWorkbook.cls`` (registers the functions' help when the add-in opens);
 - ``xlwings_udfs``: the worksheet functions' VBA wrappers, written by xlwings' own "Import Functions" code
   (``xlwings.udfs.import_udfs``) run against a stand-in workbook, so they are exactly what Excel would import;
