@@ -1,9 +1,12 @@
-"""Build and install RefundSheet.xlam, the 退款助手 ribbon add-in, without Excel (``refund-sheet addin build``).
+"""Build RefundSheet.xlam, the 退款助手 ribbon add-in, without Excel (``refund-sheet addin build``); install.py puts
+it on a Windows or Mac computer.
 
 The add-in is xlwings' own ribbon add-in template (``quickstart_addin_ribbon.xlam`` in the installed, pinned
 xlwings: its VBA module holds RunPython and hard-codes the xlwings DLL version) with:
 
 - the ribbon ``addin/customUI14.xml`` and the callback module ``addin/RibbonRefundSheet.bas`` (reviewed text);
+- ``addin/RefundSheetShell.bas``, and one line of xlwings' ``ExecuteMac`` changed to pass the interpreter path
+  through its ``ShellQuoted`` (xlwings hands it to the Mac shell unquoted: a path with a space did nothing);
 - ``ThisWorkbook``'s code from ``addin/ThisWorkbook.cls`` (registers the functions' help when the add-in opens);
 - ``xlwings_udfs``: the worksheet functions' VBA wrappers, written by xlwings' own "Import Functions" code
   (``xlwings.udfs.import_udfs``) run against a stand-in workbook, so they are exactly what Excel would import;
@@ -31,8 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RefundSheetError
+from .resources import ADDIN_SOURCES
 
-SOURCES = Path(__file__).parent / "_addin"  # the repository's addin/ folder, shipped in the package
+SOURCES = ADDIN_SOURCES  # the repository's addin/ folder, shipped in the package as refund_sheet/_addin
 ADDIN_NAME = "RefundSheet.xlam"
 TEMPLATE = "quickstart_addin_ribbon.xlam"
 UDF_MODULE = "refund_sheet.excel"
@@ -41,6 +45,9 @@ CONFIG_NAME = "refundsheet"  # xlwings' PROJECT_NAME: the config sheet refundshe
 RIBBON_MODULE = "RibbonRefundSheet"
 HELP_MODULE = "RefundSheetHelp"
 UDF_VBA_MODULE = "xlwings_udfs"
+SHELL_MODULE = "RefundSheetShell"
+# xlwings' ExecuteMac hands the interpreter path to its AppleScript unquoted; the build quotes it (addin/RefundSheetShell.bas)
+MAC_INTERPRETER_LINE = re.compile(r'^( {4}ParameterString = ParameterString \+ "\|" \+ )(PythonInterpreter)(\r?)$', re.M)
 RIBBON_PART = "customUI/customUI14.xml"
 RIBBON_RELATIONSHIP = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
 ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # fixed entry times: the same sources build the same bytes
@@ -260,10 +267,14 @@ def vba_modules(template_modules: dict[str, str], wrappers: str, macro_options: 
     project_line = 'Public Const PROJECT_NAME As String = "myaddin"'
     if xlwings_module.count(project_line) != 1:
         raise AddinError("xlwings 模板中找不到 PROJECT_NAME：xlwings 版本不对？请安装 pyproject.toml 中固定的版本")
+    if len(MAC_INTERPRETER_LINE.findall(xlwings_module)) != 1:
+        raise AddinError("xlwings 模板中找不到 Mac 的解释器参数行：xlwings 版本不对？请安装 pyproject.toml 中固定的版本")
+    xlwings_module = xlwings_module.replace(project_line, f'Public Const PROJECT_NAME As String = "{CONFIG_NAME}"')
     modules = {
         "ThisWorkbook": header + crlf((SOURCES / "ThisWorkbook.cls").read_text(encoding="utf-8")),
-        "xlwings": xlwings_module.replace(project_line, f'Public Const PROJECT_NAME As String = "{CONFIG_NAME}"'),
+        "xlwings": MAC_INTERPRETER_LINE.sub(r"\1ShellQuoted(\2)\3", xlwings_module),
         RIBBON_MODULE: crlf((SOURCES / f"{RIBBON_MODULE}.bas").read_text(encoding="utf-8")),
+        SHELL_MODULE: crlf((SOURCES / f"{SHELL_MODULE}.bas").read_text(encoding="utf-8")),
         UDF_VBA_MODULE: wrappers,
         HELP_MODULE: help_module(macro_options),
     }
@@ -393,6 +404,8 @@ def build(out: Path | str | None = None) -> BuildResult:
     path = Path(out) if out else Path(ADDIN_NAME)
     if path.suffix.lower() not in (".xlam", ".xlsm"):
         raise AddinError(f"输出文件应以 .xlam 或 .xlsm 结尾：{path}")
+    if not (SOURCES / "customUI14.xml").is_file():
+        raise AddinError(f"找不到加载项的源文件：{SOURCES / 'customUI14.xml'} 不存在。安装不完整：请按 README 重新安装 refund-sheet")
     template_path = xlwings_folder() / TEMPLATE
     if not template_path.exists():
         raise AddinError(f"找不到 xlwings 的加载项模板：{template_path}")
@@ -424,75 +437,3 @@ def build(out: Path | str | None = None) -> BuildResult:
     write_package(path, parts)
     functions = tuple(sorted(o["Macro"].rsplit("!", 1)[-1] for o in macro_options))
     return BuildResult(path=path, modules=modules, functions=functions)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Installing: copy into Excel's start-up folder, like `xlwings addin install`.
-
-
-def xlstart_folder(platform: str | None = None, home: Path | None = None, environ=None) -> Path:
-    """Excel's per-user start-up folder, whose files Excel opens at every start (``Application.StartupPath``).
-
-    Windows: %APPDATA%\\Microsoft\\Excel\\XLSTART. macOS (Excel 2016 and later, sandboxed):
-    ~/Library/Group Containers/UBF8T346G9.Office/User Content/Startup/Excel.
-    """
-    platform = platform or sys.platform
-    home = home or Path.home()
-    environ = os.environ if environ is None else environ
-    if platform.startswith("win"):
-        appdata = environ.get("APPDATA") or str(home / "AppData" / "Roaming")
-        return Path(appdata) / "Microsoft" / "Excel" / "XLSTART"
-    if platform == "darwin":
-        return home / "Library" / "Group Containers" / "UBF8T346G9.Office" / "User Content" / "Startup" / "Excel"
-    raise AddinError("这台电脑不是 Windows 或 macOS，没有 Excel 可以安装加载项")
-
-
-def user_config_file(platform: str | None = None, home: Path | None = None, environ=None) -> Path:
-    """Where the add-in's xlwings VBA looks for its user settings (GetConfigFilePath in the xlwings module)."""
-    platform = platform or sys.platform
-    home = home or Path.home()
-    environ = os.environ if environ is None else environ
-    if platform.startswith("win"):
-        return Path(environ.get("USERPROFILE") or home) / f".{CONFIG_NAME}" / f"{CONFIG_NAME}.conf"
-    return home / "Library" / "Containers" / "com.microsoft.Excel" / "Data" / f"{CONFIG_NAME}.conf"
-
-
-@dataclass(frozen=True)
-class InstallResult:
-    addin: Path
-    config: Path
-
-
-def install(source: Path | None = None, *, platform: str | None = None, home: Path | None = None, environ=None) -> InstallResult:
-    """Copy the add-in into XLSTART and point it at this Python (the interpreter that has refund_sheet).
-
-    Builds the add-in first when ``source`` is not given. Writes ``INTERPRETER_WIN`` or ``INTERPRETER_MAC``
-    into the add-in's user config file, so the buttons run this environment's Python.
-    """
-    platform = platform or sys.platform
-    target = xlstart_folder(platform, home, environ)
-    config = user_config_file(platform, home, environ)
-    target.mkdir(parents=True, exist_ok=True)
-    destination = target / ADDIN_NAME
-    if source is None:
-        build(destination)
-    else:
-        shutil.copyfile(source, destination)
-    key = "INTERPRETER_WIN" if platform.startswith("win") else "INTERPRETER_MAC"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    kept = config.read_text(encoding="utf-8").splitlines() if config.exists() else []
-    lines = [line for line in kept if not line.upper().startswith(f'"{key}"')]
-    lines.append(f'"{key}","{sys.executable}"')
-    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    if platform == "darwin":
-        _install_applescript(home or Path.home())
-    return InstallResult(destination, config)
-
-
-def _install_applescript(home: Path) -> None:
-    """macOS: RunPython goes through xlwings' AppleScript, which the Excel sandbox only runs from this folder
-    (what ``xlwings runpython install`` does)."""
-    scripts = home / "Library" / "Application Scripts" / "com.microsoft.Excel"
-    scripts.mkdir(parents=True, exist_ok=True)
-    for script in xlwings_folder().glob("xlwings-*.applescript"):
-        shutil.copyfile(script, scripts / script.name)

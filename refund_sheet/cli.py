@@ -241,25 +241,52 @@ def addin_build(out: Path) -> None:
 def addin_install(source: Path | None) -> None:
     """Copy the add-in into Excel's start-up folder (XLSTART) on Windows or macOS and point it at this Python.
 
-    Close Excel first; the 退款助手 tab appears the next time Excel starts. Example:
+    Close Excel first; the 退款助手 tab appears the next time Excel starts. Nothing is changed when something
+    fails. Then `refund-sheet doctor` shows what the add-in will find. Example:
 
         refund-sheet addin install
     """
     from . import addin as addins
+    from . import install
 
     if not (sys.platform.startswith("win") or sys.platform == "darwin"):
-        built = source or addins.build(Path(addins.ADDIN_NAME)).path
+        try:
+            built = source or addins.build(Path(addins.ADDIN_NAME)).path
+        except RefundSheetError as error:
+            _fail(error)
         raise click.ClickException(
-            f"这台电脑（{sys.platform}）没有 Excel，无法安装加载项。加载项在：{Path(built).resolve()}\n"
-            "请在装有 Excel 的 Windows 或 Mac 上运行 refund-sheet addin install，或按 docs/excel.md 手动安装。"
+            f"这台电脑（{sys.platform}）没有 Excel，无法安装加载项；加载项在 {Path(built).resolve()}，"
+            "请在装有 Excel 的 Windows 或 Mac 上运行 addin install，或按 docs/excel.md 手动安装。"
         )
     try:
-        result = addins.install(source)
+        result = install.install(source)
     except RefundSheetError as error:
         _fail(error)
     click.echo(f"已安装加载项：{result.addin}")
-    click.echo(f"Python 设置：{result.config}")
+    click.echo(f"Python 设置：{result.config}（{'，'.join(f'{k} = {v}' for k, v in result.settings.items())}）")
+    for script in result.scripts:
+        click.echo(f"RunPython 脚本：{script}")
+    for warning in result.warnings:
+        click.echo(f"注意：{warning}", err=True)
     click.echo("请重新启动 Excel，功能区会出现“退款助手”选项卡。")
+
+
+@main.command()
+def doctor() -> None:
+    """Show what the add-in will find when a button is clicked: Python, the add-in, its settings, the xlwings
+    DLL, the module import and the reply templates, each ok or with what to do. Exit code 1 if something is
+    wrong. Example:
+
+        refund-sheet doctor
+    """
+    from .install import doctor as examine
+
+    checks = examine()
+    for check in checks:
+        mark = {True: "ok", False: "×", None: "–"}[check.ok]
+        click.echo(f"{mark:<2} {check.name}：{check.detail}" + (f" → {check.fix}" if check.ok is False else ""))
+    if any(check.ok is False for check in checks):
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

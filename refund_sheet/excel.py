@@ -183,8 +183,9 @@ def choose_export(book) -> str | None:
         answer = api.GetOpenFilename("售后单导出 (*.csv;*.xlsx),*.csv;*.xlsx", 1, "选择抖店售后单导出文件")
     if not answer or not isinstance(answer, str):
         return None  # False (Windows) or a missing value (Mac): cancelled
-    if sys.platform == "darwin" and "/" not in answer and ":" in answer:
-        answer = "/" + "/".join(answer.split(":")[1:])  # HFS → POSIX: drop the volume name
+    if sys.platform == "darwin" and not answer.startswith("/") and ":" in answer:
+        from .install import hfs_to_posix  # noqa: PLC0415 - Mac only
+        answer = hfs_to_posix(answer)  # any volume: the start-up disk is /, others /Volumes/NAME
     return answer
 
 

@@ -21,8 +21,9 @@ from .engine import Decision, Facts, Policy, Sla, Verdict
 from .engine.model import ENGLISH_DECISION, CaseType, ReasonGroup
 from .engine.money import yuan
 from .errors import TemplateError
+from .resources import TEMPLATES
 
-BUILTIN = Path(__file__).parent / "_templates"
+BUILTIN = TEMPLATES
 CASE_FIELDS = tuple(f.name for f in fields(Facts) if f.name not in ("problems", "loc"))
 LANGUAGES = ("zh-CN", "en")
 SUFFIX = ".j2"
@@ -57,6 +58,8 @@ def environment(lang: str, templates: Path | None = None) -> SandboxedEnvironmen
         if not folder.is_dir():
             raise TemplateError(f"模板目录不存在：{folder}")
         search += [str(folder / lang), str(folder)]
+    if not (BUILTIN / lang).is_dir():
+        raise TemplateError(f"找不到内置回复模板：{BUILTIN / lang} 不存在。安装不完整：请按 README 重新安装 refund-sheet")
     search.append(str(BUILTIN / lang))
     env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(search, encoding="utf-8"),

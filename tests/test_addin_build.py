@@ -203,3 +203,26 @@ def test_an_xlsm_build_is_a_macro_workbook_with_the_same_project(built, tmp_path
 def test_a_wrong_output_name_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["addin", "build", "-o", str(tmp_path / "RefundSheet.xlsx")])
     assert result.exit_code == 1 and "应以 .xlam 或 .xlsm 结尾" in result.output
+
+
+def shell_quoted(text: str) -> str:
+    """addin/RefundSheetShell.bas's ShellQuoted, the same expression in Python."""
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def test_on_a_mac_the_interpreter_path_reaches_the_shell_quoted(built, tmp_path):
+    """xlwings' AppleScript starts its `do shell script` command (sh) with the interpreter path as it gets it; the
+    build makes ExecuteMac hand it over through ShellQuoted, so a Python whose path has a space or a quote runs."""
+    assert re.search(r'\r?\n    ParameterString = ParameterString \+ "\|" \+ ShellQuoted\(PythonInterpreter\)\r?\n', built.modules["xlwings"])
+    assert '+ "|" + PythonInterpreter\n' not in built.modules["xlwings"].replace("\r", "")
+    assert "    ShellQuoted = \"'\" & Replace(text, \"'\", \"'\\''\") & \"'\"\r\n" in built.modules["RefundSheetShell"]
+    applescript = (addin.xlwings_folder() / "xlwings-0.37.8.applescript").read_text(encoding="utf-8")
+    assert 'set ShellCommand to PythonInterpreter & " -B -u -W ignore -c \\"' in applescript
+    python = tmp_path / "My Envs" / "shop's env" / "bin" / "python3"
+    python.parent.mkdir(parents=True)
+    python.symlink_to(sys.executable)
+    tail = ' -B -u -W ignore -c "import sys; print(sys.argv[1:])" "--wb=退款登记.xlsx"'
+    quoted = subprocess.run(["/bin/sh", "-c", shell_quoted(str(python)) + tail], capture_output=True, text=True)
+    assert quoted.returncode == 0 and "--wb=退款登记.xlsx" in quoted.stdout, quoted.stderr
+    unquoted = subprocess.run(["/bin/sh", "-c", str(python) + tail], capture_output=True, text=True)
+    assert unquoted.returncode != 0  # what xlwings' template did: the button silently did nothing
