@@ -261,6 +261,10 @@ def same_value(old: object, new: object) -> bool:
     from datetime import date
     from decimal import Decimal
 
+    from .workbook.read import Digest
+
+    if isinstance(old, Digest):
+        return old.matches(new)
     if isinstance(new, Decimal) and isinstance(old, (int, float, Decimal)) and not isinstance(old, bool):
         return Decimal(str(old)) == new
     if isinstance(new, datetime) and isinstance(old, date):

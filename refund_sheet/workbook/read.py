@@ -105,6 +105,17 @@ def _read_sheet(book, name: str) -> dict[int, list[object]]:
     return rows
 
 
+DIGESTED = ("risks", "explanation", "reply")  # long output texts: only ever compared with what a run writes
+
+
+class Digest(int):
+    """A long output text as read, kept as its hash: a run only asks whether it would write the same text, and a
+    million replies held as text would cost a gigabyte."""
+
+    def matches(self, text: object) -> bool:
+        return isinstance(text, str) and hash(text) == self
+
+
 class Tracker:
     """A tracker opened for a run: its package, its sheets' values, and its register."""
 
@@ -118,12 +129,13 @@ class Tracker:
             raise
         except (KeyError, ValueError) as error:
             raise WorkbookError(f"无法打开 {self.path.name}：文件已损坏或不是 Excel 工作簿（{type(error).__name__}）") from None
-        self.rows = self._register_rows()
         self.used_col = max(
             [used_width(values) for number, values in self.grids.rows(self.register.sheet).items() if number >= self.register.header_row]
             + [self.register.scan.used_from(self.register.header_row)],
             default=0,
         )
+        self.rows = self._register_rows()
+        self.grids.forget(self.register.sheet)  # the rows above hold what a run needs of it
         self.old = {number: values for number, values in self.rows}
 
     # -- the register
@@ -175,6 +187,7 @@ class Tracker:
             line.extend([""] * (col - len(line)))
             line[col - 1] = text
         first, last = reg.first_col - 1, reg.last_col
+        digested = [reg.found[key] for key in DIGESTED if key in reg.found]
         rows = []
         for number in sorted(values):
             if number <= reg.header_row:
@@ -182,13 +195,18 @@ class Tracker:
             cells = values[number][first:last]
             if all(blank(v) for v in cells):
                 continue
+            for position in digested:
+                if position < len(cells) and isinstance(cells[position], str) and cells[position]:
+                    cells[position] = Digest(hash(cells[position]))
             rows.append((number, tuple(cells) + ("",) * (last - first - len(cells))))
         return rows
 
     def old_value(self, row: int, column: int) -> object:
-        """What a register cell holds now ('' when blank), by absolute column."""
-        values = self.grids.rows(self.register.sheet).get(row, [])
-        return values[column - 1] if column <= len(values) else ""
+        """What a register cell holds now ('' when blank; a Digest for the long output texts), by absolute
+        column."""
+        values = self.old.get(row, ())
+        position = column - self.register.first_col
+        return values[position] if 0 <= position < len(values) else ""
 
     # -- other sheets
 
