@@ -175,17 +175,25 @@ def test_no_merchant_cell_right_of_the_headers_is_written_over(tmp_path):
     assert [t.ref for t in ws.tables.values()] == ["A1:AE21"]  # the Table does not swallow them
 
 
-def test_a_register_without_output_columns_gets_them_beside_a_table_that_grows_over_them(tmp_path):
+def register_in_a_table(tmp_path, extra=None):
+    """Five cases with the input columns only, in an Excel Table named T; ``extra`` cells (row, column) → value."""
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "退款登记"
     ws.append([c.header for c in INPUT_COLUMNS])
     for case in sample_rows(NOW, 5, seed=2):
         ws.append([case.get(c.key) for c in INPUT_COLUMNS])
+    for (row, col), value in (extra or {}).items():
+        ws.cell(row, col, value)
     last = openpyxl.utils.get_column_letter(len(INPUT_COLUMNS))
     ws.add_table(openpyxl.worksheet.table.Table(displayName="T", ref=f"A1:{last}6"))
     path = tmp_path / "t.xlsx"
     wb.save(path)
+    return path
+
+
+def test_a_register_without_output_columns_gets_them_beside_a_table_that_grows_over_them(tmp_path):
+    path = register_in_a_table(tmp_path)
     service.check_file(path, now=NOW)
     ws = openpyxl.load_workbook(path)["退款登记"]
     table = ws.tables["T"]
@@ -198,19 +206,9 @@ def test_a_register_without_output_columns_gets_them_beside_a_table_that_grows_o
 def test_a_table_is_never_grown_over_a_merchant_column_right_of_it(tmp_path):
     """跟进人 stands one column right of the Table, with a gap: the outputs go right of it, outside the Table,
     and no header is invented for the merchant's empty header cells."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "退款登记"
-    ws.append([c.header for c in INPUT_COLUMNS])
-    for case in sample_rows(NOW, 5, seed=2):
-        ws.append([case.get(c.key) for c in INPUT_COLUMNS])
     gap = len(INPUT_COLUMNS) + 2
-    ws.cell(1, gap, "跟进人")
-    ws.cell(3, gap, "阿May")
+    path = register_in_a_table(tmp_path, {(1, gap): "跟进人", (3, gap): "阿May"})
     last = openpyxl.utils.get_column_letter(len(INPUT_COLUMNS))
-    ws.add_table(openpyxl.worksheet.table.Table(displayName="T", ref=f"A1:{last}6"))
-    path = tmp_path / "t.xlsx"
-    wb.save(path)
     service.check_file(path, now=NOW)
     ws = openpyxl.load_workbook(path)["退款登记"]
     assert ws.tables["T"].ref == f"A1:{last}6"

@@ -12,6 +12,8 @@ import re
 import zipfile
 from pathlib import Path
 
+from refund_sheet.engine.columns import column_letter  # noqa: F401  (the project's own; the suite imports it from here)
+
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_PKG_R = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -41,13 +43,6 @@ WORKBOOK_ORDER = [
 ]
 
 
-def column_letter(index: int) -> str:
-    """1 → A, 27 → AA."""
-    letters = ""
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 def column_index(letters: str) -> int:

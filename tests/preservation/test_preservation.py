@@ -243,11 +243,15 @@ def test_each_fixture_opens_in_libreoffice_and_shows_its_feature(name, fixtures,
         assert feature.lo_sees(ods), f"LibreOffice does not show {name} in the fixture: none of {feature.lo_sees.needles}"
 
 
+def before_and_after(name, command, fixtures, runs) -> tuple[bytes, bytes]:
+    """The fixture's bytes and the bytes of the file the command left."""
+    return fixture_of(fixtures, name).read_bytes(), output_of(runs, name, command).read_bytes()
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("name", NAMES)
 def test_parts_the_tool_does_not_own_are_byte_identical(name, command, fixtures, runs):
-    before = fixture_of(fixtures, name).read_bytes()
-    after = output_of(runs, name, command).read_bytes()
+    before, after = before_and_after(name, command, fixtures, runs)
     problems = contract.package_problems(before, after, command)
     assert not problems, report(problems, f"{name} after {command}: zip entries")
 
@@ -255,8 +259,7 @@ def test_parts_the_tool_does_not_own_are_byte_identical(name, command, fixtures,
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("name", NAMES)
 def test_only_output_cells_change_in_the_register(name, command, fixtures, runs):
-    before = fixture_of(fixtures, name).read_bytes()
-    after = output_of(runs, name, command).read_bytes()
+    before, after = before_and_after(name, command, fixtures, runs)
     problems = contract.register_problems(before, after, command)
     assert not problems, report(problems, f"{name} after {command}: register sheet")
 
@@ -264,8 +267,7 @@ def test_only_output_cells_change_in_the_register(name, command, fixtures, runs)
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize("name", NAMES)
 def test_the_register_table_and_styles_change_only_as_allowed(name, command, fixtures, runs):
-    before = fixture_of(fixtures, name).read_bytes()
-    after = output_of(runs, name, command).read_bytes()
+    before, after = before_and_after(name, command, fixtures, runs)
     problems = contract.table_problems(before, after, command) + contract.styles_problems(before, after)
     assert not problems, report(problems, f"{name} after {command}: Table part and styles.xml")
 
