@@ -15,7 +15,7 @@ from ..errors import WorkbookError
 from .formats import LOG_TIME_FORMAT, OUTPUT_FORMATS, TYPED_FORMATS
 from .package import STYLE_IN_TAG, bounds, cells_of, range_ref
 from .read import LOG_SHEET, STATS_SHEET, Tracker
-from .write import PackageEdit, Put, SheetEdit, ToolSheet, styles_of
+from .write import BulkRows, PackageEdit, SheetEdit, ToolSheet, styles_of
 
 DIMENSION_REF = re.compile(rb'<dimension\b[^>]*\bref="([^"]*)"')
 
@@ -90,21 +90,18 @@ def write_outputs(
         table = reg.table
         if table is not None and table.bounds[3] + 1 == first_new and table.bounds[0] == reg.header_row:
             edit.set_table(table, new_columns=tuple(new_headers))  # right beside the Table: it grows over them
-    merged = bool(reg.scan.merged)
     places = [(key, columns[key], OUTPUT_FORMATS.get(key)) for key in columns]
-    for row, values in updates:
-        cells = sheet.cells.setdefault(row, {})
-        for key, column, fmt in places:
-            if key not in values:
-                continue
-            if merged:
-                _refuse_merged(tracker, row, column, key)
-            if formulas and (row, column) in formulas:
-                replaced_formula = True
-            cells[column] = Put(values[key], fmt)  # output_values made its text cell-safe
+    by_row = dict(updates)  # output_values made their text cell-safe
+    if reg.scan.merged or formulas:  # checked before anything is written
+        for row, values in by_row.items():
+            for key, column, _ in places:
+                if key in values:
+                    _refuse_merged(tracker, row, column, key)
+                    replaced_formula = replaced_formula or (row, column) in formulas
+    sheet.bulk = BulkRows(by_row, places)
     if replaced_formula:
         for row, column in reg.scan.shared:  # a filled-down formula in an output column goes as a whole: a cell
-            if column not in sheet.cells.get(row, {}):  # left behind would point at a formula that is gone
+            if column not in sheet.row(row):  # left behind would point at a formula that is gone
                 sheet.put(row, column, None)
         edit.drop_calc_chain()
     _grow_dimension(edit, tracker)

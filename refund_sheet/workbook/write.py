@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -269,21 +269,61 @@ def cell_xml(ref: bytes, style: int, value: object, date1904: bool = False) -> b
     return b'<c r="%s"%s><v>%s</v></c>' % (ref, s, number.encode())
 
 
+class BulkRows(Mapping[int, dict[int, Put]]):
+    """Many rows written into the same columns, their cells made only when the writer reaches each row: a run's
+    output values stay the dicts it computed (a million rows of cells held as Puts would cost a gigabyte)."""
+
+    def __init__(self, values: Mapping[int, Mapping[str, object]], places: Sequence[tuple[str, int, str | None]]):
+        self.values, self.places = values, tuple(places)  # row → key → value; (key, column, number format)
+        self.columns = tuple(column for _, column, _ in places)
+
+    def __getitem__(self, row: int) -> dict[int, Put]:
+        values = self.values[row]
+        return {column: Put(values[key], fmt) for key, column, fmt in self.places if key in values}
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
 @dataclass
 class SheetEdit:
-    """The cells a run writes into one worksheet part: row → column → Put."""
+    """The cells a run writes into one worksheet part: row → column → Put, and rows written in bulk."""
 
     cells: dict[int, dict[int, Put]] = field(default_factory=dict)
     col_styles: dict[int, int] = field(default_factory=dict)
     header_row: int = 1  # new rows below the sheet's last row look like it, unless it is the header row (or above)
+    bulk: BulkRows | None = None
 
     def put(self, row: int, column: int, value: object, fmt: str | None = None, style: int | None = None) -> None:
         self.cells.setdefault(row, {})[column] = Put(value, fmt, style)
 
+    def row(self, row: int) -> dict[int, Put]:
+        """Every cell written in ``row`` (one put by hand wins over the bulk's)."""
+        own = self.cells.get(row)
+        if self.bulk is None or row not in self.bulk.values:
+            return own or {}
+        cells = self.bulk[row]
+        if own:
+            cells.update(own)
+        return cells
+
+    def row_numbers(self) -> list[int]:
+        """The rows written, in order."""
+        rows = {r for r, cols in self.cells.items() if cols}
+        if self.bulk is not None and self.bulk.columns:
+            rows.update(self.bulk)
+        return sorted(rows)
+
     def extent(self) -> tuple[int, int]:
         """The last row and column written (0, 0 for none)."""
-        rows = [r for r, cols in self.cells.items() if cols]
-        return max(rows, default=0), max((c for cols in self.cells.values() for c in cols), default=0)
+        rows = self.row_numbers()
+        columns = [c for cols in self.cells.values() for c in cols]
+        if self.bulk is not None and len(self.bulk):
+            columns += self.bulk.columns
+        return (rows[-1] if rows else 0), max(columns, default=0)
 
 
 class SheetWriter:
@@ -397,8 +437,8 @@ class SheetWriter:
 
     def stream(self, chunks: Iterable[bytes], dimension: str | None) -> Iterator[bytes]:
         """The edited part, in pieces."""
-        rows = self.edit.cells
-        waiting = sorted(r for r in rows if rows[r])
+        row_of = self.edit.row
+        waiting = self.edit.row_numbers()
         w = 0
         last_styles: dict[int, int] = {}
         last_xml = b""
@@ -409,10 +449,12 @@ class SheetWriter:
                 yield xml
             elif kind == "row":
                 while w < len(waiting) and waiting[w] < number:
-                    yield self._new_row(waiting[w], rows[waiting[w]], last_styles)
+                    yield self._new_row(waiting[w], row_of(waiting[w]), last_styles)
                     w += 1
                 if w < len(waiting) and waiting[w] == number:
-                    xml = self._row(number, xml, rows[number], last_styles)
+                    puts = row_of(number)
+                    if puts:
+                        xml = self._row(number, xml, puts, last_styles)
                     w += 1
                 last_xml = xml
                 yield xml
@@ -421,7 +463,7 @@ class SheetWriter:
                     number = _number_of(last_xml)
                     last_styles = styles_of(last_xml) if number and number > self.edit.header_row else {}
                     for number in waiting[w:]:
-                        yield self._new_row(number, rows[number], last_styles)
+                        yield self._new_row(number, row_of(number), last_styles)
                 yield xml
 
 
