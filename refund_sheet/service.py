@@ -347,7 +347,7 @@ def record_run(edit, tracker, board: Board, result: CheckResult, source: str, po
     from .workbook import apply
 
     if board.stale:
-        apply.put_stats(edit, board.plan)
+        apply.put_stats(edit, tracker, board.plan)
     apply.append_log(edit, tracker, log_row(result, source, now_in(policy.params.timezone)))
 
 

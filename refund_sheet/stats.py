@@ -417,6 +417,7 @@ GROUP_HEADERS = ("单数", "占比", "未完结", "已超时", "申请金额", "
 GROUP_STYLES = (INT, PERCENT, INT, INT, MONEY, MONEY)
 
 
+STATS_TITLE = "售后统计"  # A1 of the dashboard: how a run knows a sheet named 统计 is its own
 WAITING_LABEL = "未完结平均等待（小时）"  # the one KPI that moves with the clock alone
 
 
@@ -446,7 +447,7 @@ def plan(d: Dashboard) -> Plan:
     def put(row: int, col: int, value: object, style: str) -> None:
         cells[(row, col)] = Cell(value, style)
 
-    put(1, 1, "售后统计", TITLE)
+    put(1, 1, STATS_TITLE, TITLE)
     when = d.now.strftime("%Y-%m-%d %H:%M") if d.now else "尚未检查"
     put(*SUBTITLE_CELL, f"统计时间：{when}　由“检查全部 / 更新统计”或 refund-sheet check 重建；请只在“订单数”表中填写", SUBTITLE)
 

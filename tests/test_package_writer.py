@@ -286,3 +286,93 @@ def test_a_copy_with_out_leaves_the_input_byte_identical(tmp_path):
     assert path.read_bytes() == before and copy.exists()
     shutil.copy(copy, tmp_path / "again.xlsx")
     assert not service.check_file(tmp_path / "again.xlsx", now=NOW).saved
+
+
+# ------------------------------------------------------------------------------------------------ from a review
+
+
+def test_import_never_writes_into_a_merchants_formula(tmp_path):
+    """签收时间 filled down ahead of the cases with a lookup that shows "" for now: the cases the import appends
+    land on those rows, and the formula (its first cell and its copies) stays."""
+    from douyin import CASES, write_export
+
+    path = small(tmp_path)
+    lookup = b'<c r="M22"><f t="shared" ref="M22:M24" si="0">IFERROR(VLOOKUP(B22,Sheet9!A:C,3,0),"")</f><v></v></c>'
+    ahead = lookup.join([b'<row r="22">', b"</row>"]) + b"".join(
+        b'<row r="%d"><c r="M%d"><f t="shared" si="0"/><v></v></c></row>' % (r, r) for r in (23, 24))
+    patch_part(path, REGISTER, lambda xml: xml.replace(b"</sheetData>", ahead + b"</sheetData>"))
+    plan = service.import_file(write_export(tmp_path / "e.csv", CASES), path)
+    after = cells(parts(path)[REGISTER])
+    assert len(plan.appends) == 3 and after["A22"] != b"" and after["M22"] == lookup
+    assert all(after[f"M{r}"] == b'<c r="M%d"><f t="shared" si="0"/><v></v></c>' % r for r in (23, 24))
+
+
+def test_a_sheet_of_the_merchants_named_like_the_dashboard_is_left_alone(tmp_path):
+    path = small(tmp_path)
+    patch_part(path, "xl/worksheets/sheet3.xml", lambda xml: re.sub(
+        rb"<sheetData>.*</sheetData>", '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>我的月度统计</t></is></c></row></sheetData>'.encode(),
+        xml, flags=re.S))
+    mine = parts(path)["xl/worksheets/sheet3.xml"]
+    service.check_file(path, now=NOW)
+    wb = openpyxl.load_workbook(path)
+    assert parts(path)["xl/worksheets/sheet3.xml"] == mine
+    assert "售后统计" in wb.sheetnames and wb["售后统计"]["A1"].value == "售后统计"
+    assert not service.check_file(path, now=NOW).saved  # and the next run finds its own dashboard there
+
+
+def test_a_tables_totals_row_is_no_case(tmp_path):
+    path = small(tmp_path, rows=4)
+    patch_part(path, "xl/tables/table1.xml", lambda xml: xml.replace(b'ref="A1:AE5"', b'ref="A1:AE6" totalsRowCount="1"', 1))
+    patch_part(path, REGISTER, lambda xml: xml.replace(
+        b"</sheetData>", '<row r="6"><c r="A6" t="inlineStr"><is><t>汇总</t></is></c><c r="W6"><f>SUBTOTAL(109,W2:W5)</f><v>0</v></c></row></sheetData>'.encode()))
+    total = cells(parts(path)[REGISTER])["W6"]
+    assert service.check_file(path, now=NOW).rows == 4
+    assert cells(parts(path)[REGISTER])["W6"] == total
+
+
+@pytest.mark.parametrize("change", ["rows out of order", "outputs past XFD", "prefixed styles"])
+def test_what_cannot_be_written_safely_is_refused_and_the_file_left_alone(tmp_path, change):
+    from refund_sheet.errors import WorkbookError
+
+    path = small(tmp_path)
+    if change == "rows out of order":
+        patch_part(path, REGISTER, lambda xml: xml.replace(b'<row r="3"', b'<row r="30"', 1))
+    elif change == "outputs past XFD":  # a register without output columns, and a value of the merchant's in XFA2
+        path = register_in_a_table(tmp_path, {(2, 16381): "mine"})
+    else:
+        patch_part(path, "xl/styles.xml", lambda xml: xml.replace(b"<styleSheet", b"<x:styleSheet").replace(b"</styleSheet>", b"</x:styleSheet>"))
+    before = path.read_bytes()
+    with pytest.raises(WorkbookError, match="文件未改动"):
+        service.check_file(path, now=NOW)
+    assert path.read_bytes() == before and not list(tmp_path.glob("*.bak-*"))
+
+
+@pytest.mark.parametrize("row2", ['<c s="0" r="V2"/>', "<c/>"])
+def test_an_output_cell_written_another_way_is_replaced_not_doubled(tmp_path, row2):
+    """Attributes in another order, or a cell without its reference: the row is parsed, never given two V2."""
+    path = small(tmp_path, rows=3)
+    if row2 == "<c/>":  # a reference-less cell right after U2 is V2
+        patch_part(path, REGISTER, lambda xml: re.sub(rb'(<c r="U2"[^>]*?(?:/>|>.*?</c>))', rb"\1<c/>", xml, count=1, flags=re.S))
+    else:
+        patch_part(path, REGISTER, lambda xml: re.sub(rb'(<c r="U2"[^>]*?(?:/>|>.*?</c>))', rb"\1" + row2.encode(), xml, count=1, flags=re.S))
+    service.check_file(path, now=NOW)
+    row = re.search(rb'<row r="2".*?</row>', parts(path)[REGISTER], re.S).group(0)
+    assert row.count(b'r="V2"') == 1 and b"<c/>" not in row
+
+
+def test_text_inside_cdata_that_looks_like_a_cell_is_left_alone(tmp_path):
+    path = small(tmp_path, rows=3)
+    text = b'<c r="C2" t="inlineStr"><is><t><![CDATA[<c r="V2"/>]]></t></is></c>'
+    patch_part(path, REGISTER, lambda xml: re.sub(rb'<c r="C2"[^>]*?(?:/>|>.*?</c>)', text, xml, count=1, flags=re.S))
+    service.check_file(path, now=NOW)
+    row = re.search(rb'<row r="2".*?</row>', parts(path)[REGISTER], re.S).group(0)
+    assert text in row and row.count(b'<c r="V2"') == 2  # the buyer's text, and the real decision cell
+
+
+def test_cell_text_is_cut_to_excels_limit_in_utf16_units():
+    from refund_sheet.engine.columns import EXCEL_MAX_TEXT, cell_text
+
+    for text in ("😀" * 20000, "a" * 40000, "a😀" * 12000):
+        cut = cell_text(text)
+        assert len(cut.encode("utf-16-le")) // 2 <= EXCEL_MAX_TEXT and cut.endswith("…")
+    assert cell_text("😀" * 100) == "😀" * 100

@@ -151,6 +151,16 @@ _NOT_IN_A_CELL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def cell_text(text: str) -> str:
     """Text a cell can hold: control characters other than tab and newlines dropped (openpyxl refuses them, Excel
-    cannot show them), cut to Excel's 32,767 characters (Excel repairs a file with a longer cell)."""
+    cannot show them), cut to Excel's 32,767 characters (Excel repairs a file with a longer cell). Excel counts
+    UTF-16 units: an emoji is two."""
     text = _NOT_IN_A_CELL.sub("", text)
-    return text if len(text) <= EXCEL_MAX_TEXT else text[: EXCEL_MAX_TEXT - 1] + "…"
+    if len(text) <= EXCEL_MAX_TEXT // 2 or _units(text) <= EXCEL_MAX_TEXT:
+        return text
+    cut = EXCEL_MAX_TEXT - 1
+    while _units(text[:cut]) > EXCEL_MAX_TEXT - 1:  # characters beyond the BMP take two units
+        cut -= (_units(text[:cut]) - (EXCEL_MAX_TEXT - 1) + 1) // 2 or 1
+    return text[:cut] + "…"
+
+
+def _units(text: str) -> int:
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)

@@ -14,7 +14,7 @@ from ..engine.columns import BY_KEY, cell_text, column_letter
 from ..errors import WorkbookError
 from .formats import LOG_TIME_FORMAT, OUTPUT_FORMATS, TYPED_FORMATS
 from .package import STYLE_IN_TAG, bounds, cells_of, range_ref
-from .read import LOG_SHEET, STATS_SHEET, Tracker
+from .read import LOG_HEADERS, MAX_ROW, Tracker
 from .write import BulkRows, PackageEdit, SheetEdit, ToolSheet, styles_of
 
 DIMENSION_REF = re.compile(rb'<dimension\b[^>]*\bref="([^"]*)"')
@@ -114,6 +114,8 @@ def apply_merge(edit: PackageEdit, tracker: Tracker, plan) -> None:
 
     def put(row: int, key: str, value: object) -> None:
         column = reg.column(key)
+        if (row, column) in reg.scan.formulas:
+            return  # the merchant's formula (a VLOOKUP filled down, say) stays: it is theirs, even when it shows ""
         _refuse_merged(tracker, row, column, key)
         sheet.put(row, column, _text(value), TYPED_FORMATS.get(key))
 
@@ -125,6 +127,8 @@ def apply_merge(edit: PackageEdit, tracker: Tracker, plan) -> None:
         for key, value in record.items():
             put(next_row, key, value)
         next_row += 1
+    if next_row - 1 > MAX_ROW:
+        raise WorkbookError(f"{reg.sheet} 已到 Excel 的最后一行，放不下 {len(plan.appends)} 个新售后单：请把旧的已完结单另存后再导入，文件未改动")
     table = reg.table
     if table is not None and plan.appends and next_row - 1 > table.bounds[2]:
         if table.totals_rows:
@@ -162,11 +166,12 @@ def add_products(edit: PackageEdit, tracker: Tracker, products) -> str:
     return where
 
 
-def put_stats(edit: PackageEdit, plan) -> None:
+def put_stats(edit: PackageEdit, tracker: Tracker, plan) -> None:
     """统计 rebuilt from a ``stats.Plan`` (the sheet, its drawing and charts replace the old ones)."""
     from .dashboard import scratch
 
-    edit.put_tool_sheet(ToolSheet(STATS_SHEET, scratch(STATS_SHEET, plan=plan)))
+    name = tracker.stats_sheet
+    edit.put_tool_sheet(ToolSheet(name, scratch(stats_name=name, plan=plan)))
 
 
 def append_log(edit: PackageEdit, tracker: Tracker, values: Sequence[object]) -> int:
@@ -174,15 +179,20 @@ def append_log(edit: PackageEdit, tracker: Tracker, values: Sequence[object]) ->
     Rows already there are never touched: the log is the merchant's evidence of what ran when."""
     from .dashboard import scratch
 
+    name = tracker.log_sheet
     row = tracker.log_next_row()
     if row is None:
-        part = edit.put_tool_sheet(ToolSheet(LOG_SHEET, scratch(LOG_SHEET)))
+        part = edit.put_tool_sheet(ToolSheet(name, scratch(log_name=name)))
         row = 2
     else:
-        sheet = tracker.package.sheet(LOG_SHEET)
+        sheet = tracker.package.sheet(name)
         assert sheet is not None
         part = sheet.part
     log = edit.sheet(part)
+    if row == 1:  # an empty log sheet: its header first
+        for column, header in enumerate(LOG_HEADERS, start=1):
+            log.put(1, column, header)
+        row = 2
     for column, value in enumerate(values, start=1):
         log.put(row, column, _text(value), LOG_TIME_FORMAT if isinstance(value, datetime) else None)
     return row

@@ -26,6 +26,7 @@ from ..engine.columns import INPUT_COLUMNS, OUTPUT_COLUMNS
 from ..engine.layout import FIRST_TITLE_ROW, SPARE_ROWS, policy_layout
 from ..engine.model import CaseType, Decision, Sla
 from . import DATETIME_FORMAT, MONEY_FORMAT, POLICY_SHEET, REGISTER_SHEET
+from .read import LOG_HEADERS
 
 STATS_SHEET, LOG_SHEET, HELP_SHEET = "统计", "记录", "说明"
 TABLE_NAME = "售后登记"
@@ -60,7 +61,6 @@ TEXT_ID_KEYS = ("case_id", "order_id", "sku")
 
 STATUS_CHOICES = ("待商家处理", "待买家退货", "待商家收货", "待退款", "退款失败", "已完结", "已关闭")
 YES_NO = ("是", "否")
-LOG_HEADERS = ("时间", "操作", "文件", "检查行数", "变更行数", "处理建议分布", "信息不全", "规则指纹")
 DUE_SOON_NAME = "DueSoonHours"
 
 # Dropdown lists stand on 规则 to the right of the tables, one column each.

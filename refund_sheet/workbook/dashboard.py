@@ -91,14 +91,15 @@ def is_stale(wb: Workbook, plan: stats.Plan) -> bool:
     return present != wanted
 
 
-def write_stats(wb: Workbook, plan: stats.Plan) -> Worksheet:
-    """Replace 统计 by a fresh sheet laid out as ``plan`` (same place among the tabs; before 记录 if new)."""
-    if STATS_SHEET in wb.sheetnames:
-        index = wb.sheetnames.index(STATS_SHEET)
-        wb.remove(wb[STATS_SHEET])
+def write_stats(wb: Workbook, plan: stats.Plan, name: str = STATS_SHEET) -> Worksheet:
+    """Replace 统计 (or the sheet ``name``) by a fresh sheet laid out as ``plan`` (same place among the tabs; before
+    记录 if new)."""
+    if name in wb.sheetnames:
+        index = wb.sheetnames.index(name)
+        wb.remove(wb[name])
     else:
         index = wb.sheetnames.index(LOG_SHEET) if LOG_SHEET in wb.sheetnames else len(wb.sheetnames)
-    ws = wb.create_sheet(STATS_SHEET, index)
+    ws = wb.create_sheet(name, index)
     for (row, col), cell in plan.cells.items():
         _put(ws, row, col, cell)
     for column, width in WIDTHS.items():
@@ -194,9 +195,9 @@ def _chart(ws: Worksheet, spec: stats.ChartSpec):
     return chart
 
 
-def scratch(*sheets: str, plan: stats.Plan | None = None) -> bytes:
-    """A workbook holding only the tool's own ``sheets`` (统计 laid out as ``plan``, 记录 with its header), as
-    .xlsx bytes: the package writer takes those sheets' parts from it into the merchant's file."""
+def scratch(stats_name: str | None = None, log_name: str | None = None, plan: stats.Plan | None = None) -> bytes:
+    """A workbook holding only the tool's own sheets under the names given (统计 laid out as ``plan``, 记录 with its
+    header), as .xlsx bytes: the package writer takes those sheets' parts from it into the merchant's file."""
     import io
     import zipfile
 
@@ -204,11 +205,10 @@ def scratch(*sheets: str, plan: stats.Plan | None = None) -> bytes:
 
     wb = Workbook()
     blank = wb.active
-    for name in sheets:
-        if name == STATS_SHEET:
-            write_stats(wb, plan or empty_plan())
-        else:
-            init_log(wb.create_sheet(LOG_SHEET))
+    if stats_name:
+        write_stats(wb, plan or empty_plan(), stats_name)
+    if log_name:
+        init_log(wb.create_sheet(log_name))
     wb.remove(blank)
     raw, out = io.BytesIO(), io.BytesIO()
     wb.save(raw)

@@ -186,6 +186,11 @@ class Package:
                 found.append(Sheet(sheet.get("name", ""), parts[rel_id], rel_id, int(sheet.get("sheetId", "0") or 0)))
         return found
 
+    def sheet_names(self) -> list[str]:
+        """Every sheet's name in workbook.xml, worksheets or not (chart sheets, dialog sheets)."""
+        book = self.workbook_part
+        return [sheet.get("name", "") for sheet in _xml(self.read(book), book).iterfind("m:sheets/m:sheet", NS)]
+
     def sheet(self, name: str) -> Sheet | None:
         return next((s for s in self.sheets() if s.name == name), None)
 
@@ -244,7 +249,10 @@ def sheet_stream(chunks: Iterator[bytes]) -> Iterator[tuple[str, int, bytes]]:
             break
         more = next(chunks, b"")
         if not more:
-            raise WorkbookError("工作表中没有 sheetData，文件已损坏")
+            raise WorkbookError(
+                "工作表中找不到 sheetData（文件已损坏，或由 Excel、WPS、LibreOffice 以外的程序写成）："
+                "请在 Excel 或 WPS 中打开并另存一次后再运行，文件未改动"
+            )
         buffer += more
     end = buffer.index(b">", start) + 1
     if buffer[end - 2 : end] == b"/>":
@@ -283,8 +291,19 @@ def sheet_stream(chunks: Iterator[bytes]) -> Iterator[tuple[str, int, bytes]]:
         pos = stop
 
 
+HIDDEN = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->", re.S)
+
+
+def _masked(row_xml: bytes) -> bytes:
+    """The row with CDATA sections and comments blanked out (same length): text that only looks like a cell."""
+    return HIDDEN.sub(lambda m: b"<" + b" " * (len(m.group(0)) - 2) + b">", row_xml)
+
+
 def cells_of(row_xml: bytes) -> Iterator[tuple[int, int, int]]:
-    """(column, start, end) of each ``<c>`` in a row's XML; a cell without ``r`` follows the one before it."""
+    """(column, start, end) of each ``<c>`` in a row's XML; a cell without ``r`` follows the one before it.
+    Text inside CDATA or a comment is never taken for a cell."""
+    if b"<!" in row_xml:
+        row_xml = _masked(row_xml)
     column = 0
     for match in CELL.finditer(row_xml):
         tag_end = row_xml.find(b">", match.start())
@@ -341,6 +360,11 @@ def scan_sheet(chunks: Iterator[bytes], formula_cols: set[int] | None = None) ->
                 (int(r1), column_index(c1), int(r2 or r1), column_index(c2 or c1)) for c1, r1, c2, r2 in MERGE.findall(xml)
             ]
         else:
+            if number <= scan.last_any_row:
+                raise WorkbookError(
+                    f"工作表的第 {number} 行排在第 {scan.last_any_row} 行之后（行的顺序不对），无法安全写入："
+                    "请在 Excel 或 WPS 中打开并保存一次后再运行，文件未改动"
+                )
             scan.last_any_row = number
             if number <= TOP_ROWS:
                 scan.top[number] = xml

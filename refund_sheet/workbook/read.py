@@ -13,13 +13,18 @@ from pathlib import Path
 from ..engine.columns import BY_KEY, OUTPUT_COLUMNS, blank, column_letter, locate_header, map_headers, missing_required, used_width
 from ..engine.policy import TableRow, policy_tables_from_grid
 from ..errors import WorkbookError
+from ..stats import STATS_TITLE
 from . import guard
 from .package import Package, SheetScan, TableInfo, scan_sheet
 
 REGISTER_SHEET = "退款登记"
 POLICY_SHEET = "规则"
 STATS_SHEET, LOG_SHEET = "统计", "记录"
+LOG_HEADERS = ("时间", "操作", "文件", "检查行数", "变更行数", "处理建议分布", "信息不全", "规则指纹")
+# A merchant's own sheet that happens to bear the name is never touched: the tool's goes under the second name.
+STATS_NAMES, LOG_NAMES = (STATS_SHEET, "售后统计"), (LOG_SHEET, "运行记录")
 HEADER_SCAN_ROWS = 20
+MAX_COLUMN, MAX_ROW = 16_384, 1_048_576  # XFD, and Excel's last row
 
 
 def check_openable(path: Path) -> Path:
@@ -173,7 +178,7 @@ class Tracker:
         raise WorkbookError(f"找不到售后登记表：{best[0]} {self._why}")
 
     def _located(self, name, part, row, first, last, headers, found, table) -> Register:
-        formula_cols = {first + found[c.key] for c in OUTPUT_COLUMNS if c.key in found}
+        formula_cols = {first + position for position in found.values()}  # every column a run may write
         scan = scan_sheet(self.package.stream(part), formula_cols)
         return Register(name, part, row, first, last, headers, found, table, scan)
 
@@ -188,9 +193,13 @@ class Tracker:
             line[col - 1] = text
         first, last = reg.first_col - 1, reg.last_col
         digested = [reg.found[key] for key in DIGESTED if key in reg.found]
+        totals = set()
+        if reg.table is not None and reg.table.totals_rows:  # a Table's totals row is no case
+            end = reg.table.bounds[2]
+            totals = set(range(end - reg.table.totals_rows + 1, end + 1))
         rows = []
         for number in sorted(values):
-            if number <= reg.header_row:
+            if number <= reg.header_row or number in totals:
                 continue
             cells = values[number][first:last]
             if all(blank(v) for v in cells):
@@ -216,15 +225,36 @@ class Tracker:
             return None
         return policy_tables_from_grid(self.grids.grid(POLICY_SHEET), POLICY_SHEET)
 
+    def _own(self, names: tuple[str, ...], ours) -> str:
+        """The first of ``names`` that is free or is the tool's own sheet (``ours`` tells, from its rows)."""
+        taken = set(self.package.sheet_names())
+        for name in names:
+            if name not in taken:
+                return name
+            if name in self.grids.names and ours(self.grids.rows(name)):
+                return name
+        raise WorkbookError(f"工作簿里的“{'”“'.join(names)}”都是您自己的工作表，没有地方写统计和记录：请把其中一个改名后再运行，文件未改动")
+
+    @property
+    def stats_sheet(self) -> str:
+        """Where the dashboard goes: 统计, unless the merchant has a sheet of their own by that name."""
+        return self._own(STATS_NAMES, lambda rows: (rows.get(1) or [""])[0] == STATS_TITLE)
+
+    @property
+    def log_sheet(self) -> str:
+        """Where the run log goes: 记录, unless the merchant has a sheet of their own by that name."""
+        return self._own(LOG_NAMES, lambda rows: not rows or tuple((rows.get(1) or [])[: len(LOG_HEADERS)]) == LOG_HEADERS)
+
     def stats_grid(self) -> list[list[object]]:
-        """统计's values (empty when the workbook has no such sheet)."""
-        return self.grids.grid(STATS_SHEET) if STATS_SHEET in self.grids.names else []
+        """The dashboard's values (empty when the workbook has none yet)."""
+        name = self.stats_sheet
+        return self.grids.grid(name) if name in self.grids.names else []
 
     def stats_charts(self) -> int | None:
-        """How many charts 统计 holds (None when there is no 统计)."""
+        """How many charts the dashboard holds (None when there is none yet)."""
         from .package import REL_CHART, REL_DRAWING
 
-        sheet = self.package.sheet(STATS_SHEET)
+        sheet = self.package.sheet(self.stats_sheet)
         if sheet is None:
             return None
         return sum(
@@ -232,12 +262,13 @@ class Tracker:
         )
 
     def log_next_row(self) -> int | None:
-        """The row 记录's next line goes in (None when there is no 记录 sheet)."""
-        if LOG_SHEET not in self.grids.names:
+        """The row the log's next line goes in (None when there is no log sheet yet; 1 when it is empty)."""
+        name = self.log_sheet
+        if name not in self.grids.names:
             return None
-        rows = self.grids.rows(LOG_SHEET)
+        rows = self.grids.rows(name)
         filled = [n for n, values in rows.items() if not all(blank(v) for v in values)]
-        return max(filled, default=1) + 1
+        return max(filled) + 1 if filled else 1
 
     def close(self) -> None:
         self.grids.close()
@@ -258,6 +289,11 @@ def output_columns(tracker: Tracker) -> tuple[dict[str, int], tuple[str, ...]]:
             columns[column.key] = next_col
             new.append(column.header)
             next_col += 1
+    if next_col - 1 > MAX_COLUMN:
+        raise WorkbookError(
+            f"{reg.sheet} 右侧已用到第 {tracker.used_col} 列，放不下 {len(new)} 个结果列（Excel 最多 {MAX_COLUMN} 列）："
+            "请删除右侧多余的列后再运行，文件未改动"
+        )
     return columns, tuple(new)
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, unescape
 
 from ..engine.columns import column_letter
+from ..errors import WorkbookError
 from .package import CELL_REF
 from .package import column_index as column_of
 from .package import (
@@ -49,6 +50,8 @@ FIRST_CUSTOM_FORMAT = 164
 EPOCH_1900 = datetime(1899, 12, 30)
 EPOCH_1904 = datetime(1904, 1, 1)
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+ZIP64_FROM = 1 << 30  # a part this big may pass 4 GiB once edited: written with Zip64 headers (others without:
+# some readers are strict about Zip64 headers a small file does not need)
 XML_ESCAPES = {'"': "&quot;"}
 XML_UNESCAPES = {"&quot;": '"', "&apos;": "'"}
 
@@ -221,11 +224,14 @@ class Put(NamedTuple):
 
 
 NEEDS_ESCAPE = re.compile(r"[&<>\r]")
+OOXML_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")  # "_x0041_" in text would read back as "A"
 
 
 def text_xml(text: str) -> bytes:
     """``<t>…</t>``: escaped, carriage returns kept, characters XML cannot hold dropped."""
     text = ILLEGAL.sub("", text)
+    if "_x" in text:
+        text = OOXML_ESCAPE.sub("_x005F_", text)
     body = escape(text, {"\r": "&#13;"}) if NEEDS_ESCAPE.search(text) else text
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
     return f"<t{space}>{body}</t>".encode("utf-8", "replace")
@@ -332,7 +338,6 @@ class SheetWriter:
     def __init__(self, edit: SheetEdit, styles: Styles, date1904: bool) -> None:
         self.edit, self.styles, self.date1904 = edit, styles, date1904
         self.letters: dict[int, bytes] = {}
-        self.formula_replaced = False
 
     def _letter(self, column: int) -> bytes:
         if column not in self.letters:
@@ -345,8 +350,6 @@ class SheetWriter:
             if old is not None:
                 match = STYLE_ATTR.search(old, 0, old.find(b">"))
                 style = int(match.group(1)) if match else 0
-                if b"<f" in old:
-                    self.formula_replaced = True
             else:
                 style = above.get(column, self.edit.col_styles.get(column, 0))
         if fmt is not None and value is not None:
@@ -387,8 +390,8 @@ class SheetWriter:
         """The usual rows without parsing every cell: each cell to write found by its reference; one that is not
         there goes before the next cell written (when only cells written lie between) or after the row's last
         cell. None when a cell cannot be placed that way (then every cell is parsed)."""
-        if b"<c>" in body:
-            return None
+        if body.count(b"<c ") != body.count(b'<c r="') or b"<c>" in body or b"<!" in body:
+            return None  # a cell without its reference first, CDATA or a comment: parse the row
         row = str(number).encode()
         last = body.rfind(b"<c ")
         if last == -1:
@@ -533,7 +536,13 @@ class PackageEdit:
         self.order: list[str] = list(package.names)
         styles_part = package.styles_part()
         self.styles_part = styles_part
-        self.styles = Styles(package.read(styles_part)) if styles_part else Styles(b"")
+        styles = package.read(styles_part) if styles_part else b""
+        if b"<styleSheet" not in styles:  # no styles part, or one whose elements carry a prefix (x:styleSheet)
+            raise WorkbookError(
+                f"{package.path.name} 的样式部分不是 Excel、WPS 或 LibreOffice 的写法，无法安全修改："
+                "请在 Excel 或 WPS 中打开并另存一次后再运行，文件未改动"
+            )
+        self.styles = Styles(styles)
         self.date1904 = package.date1904
         self.dimensions: dict[str, str] = {}
         self.type_add: dict[str, str] = {}
@@ -582,9 +591,9 @@ class PackageEdit:
 
     def _unused(self, pattern: str) -> str:
         """A part name like ``xl/charts/chart{}.xml`` with the first number no part uses."""
-        taken = (set(self.order) - self.removed) | set(self.parts)
+        taken = {name.lower() for name in (set(self.order) - self.removed) | set(self.parts)}  # names ignore case
         number = 1
-        while pattern.format(number) in taken:
+        while pattern.format(number).lower() in taken:
             number += 1
         return pattern.format(number)
 
@@ -608,6 +617,10 @@ class PackageEdit:
         scratch = _ScratchPackage(sheet.scratch)
         source = next(s for s in scratch.sheets() if s.name == sheet.name)
         existing = self.package.sheet(sheet.name)
+        if existing is None and sheet.name in self.package.sheet_names():
+            raise WorkbookError(
+                f"工作簿里的“{sheet.name}”不是普通工作表（可能是图表工作表），无法写入{sheet.name}：请把它改名后再运行，文件未改动"
+            )
         if existing is not None:
             part = existing.part
             for old in self._owned_by(part):
@@ -735,8 +748,9 @@ class PackageEdit:
         with zipfile.ZipFile(self.package.path) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as out:
             for name in names:
                 info = _entry(infos.get(name), name)
+                big = (infos[name].file_size if name in infos else 0) > ZIP64_FROM
                 if name in writers:
-                    with out.open(info, "w", force_zip64=True) as stream:
+                    with out.open(info, "w", force_zip64=big) as stream:
                         _write_beside(stream, writers[name].stream(self._source(name), self.dimensions.get(name)))
                 elif name == self.styles_part and self.styles.changed:
                     out.writestr(info, self.styles.result())
@@ -745,7 +759,7 @@ class PackageEdit:
                 elif name in self.parts:
                     out.writestr(info, self.parts[name])
                 else:
-                    with source.open(name) as src, out.open(info, "w", force_zip64=True) as dst:
+                    with source.open(name) as src, out.open(info, "w", force_zip64=big) as dst:
                         while chunk := src.read(1 << 20):
                             dst.write(chunk)
 
