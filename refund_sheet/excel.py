@@ -184,7 +184,7 @@ def choose_export(book) -> str | None:
     if not answer or not isinstance(answer, str):
         return None  # False (Windows) or a missing value (Mac): cancelled
     if sys.platform == "darwin" and not answer.startswith("/") and ":" in answer:
-        from .install import hfs_to_posix  # noqa: PLC0415 - Mac only
+        from .install import hfs_to_posix  # Mac only
         answer = hfs_to_posix(answer)  # any volume: the start-up disk is /, others /Volumes/NAME
     return answer
 
@@ -554,7 +554,7 @@ def cell_safe(function: Callable) -> Callable:
             return function(*args)
         except (RefundSheetError, ValueError) as error:  # CellError is a ValueError
             return f"#参数错误: {_first_line(error)}"
-        except Exception as error:  # noqa: BLE001 - a cell must show text, not a crash
+        except Exception as error:  # a cell must show text, not a crash
             return f"#错误: {type(error).__name__}: {_first_line(error)}"
 
     return safe

@@ -286,8 +286,8 @@ def product_cells(
     header row); they never run into the next table's title: a table the merchant moved above another one and
     filled to its last spare row gets no rows (the summary then says to add them by hand).
     """
-    from .engine.vocab import norm
     from .engine.defaults import TABLES
+    from .engine.vocab import norm
 
     titles = {norm(name) for name in TABLES}
 

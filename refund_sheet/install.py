@@ -466,7 +466,7 @@ def _module_check(interpreter: Path | None, run: Callable) -> Check:
 
 
 def _templates_check() -> Check:
-    from .replies import BUILTIN, check_templates  # noqa: PLC0415 - jinja2 only when asked
+    from .replies import BUILTIN, check_templates  # jinja2 only when asked
 
     try:
         problems, rendered = check_templates(None)

@@ -124,7 +124,7 @@ def compute(
     amounts = amounts if amounts is not None else [None] * n
     answered = answered if answered is not None else [None] * n
     cases = [_Case(f, v, _pending(v), *_refunded(f, v, a)) for f, v, a in zip(facts, verdicts, amounts)]
-    kinds = {d: 0 for d in Decision}
+    kinds = dict.fromkeys(Decision, 0)
     for c in cases:
         kinds[c.verdict.decision] += 1
     hours = [

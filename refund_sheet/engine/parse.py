@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from operator import itemgetter
-from functools import lru_cache
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from functools import cache
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from .batching import without_gc_pauses
@@ -130,7 +130,7 @@ def _parse_datetime(value: object, tz: str) -> datetime:
         if 20000 <= value <= 80000:  # an Excel serial date between 1954 and 2119
             return (EXCEL_EPOCH + timedelta(days=float(value))).replace(microsecond=0)
         if 1_000_000_000 <= value <= 4_000_000_000:  # Unix seconds, as some exports give
-            utc = datetime.fromtimestamp(float(value), timezone.utc)
+            utc = datetime.fromtimestamp(float(value), UTC)
             return utc.astimezone(ZoneInfo(tz)).replace(tzinfo=None, microsecond=0)
         raise CellError(f"{value} 不是时间")
     text = clean_text(value)
@@ -176,7 +176,7 @@ class _Column:
     ``clean_text`` reads True as “True” and 1 as “1”); a column mixing numeric types is keyed by (type, value).
     """
 
-    __slots__ = ("convert", "remember", "memos", "failures")
+    __slots__ = ("convert", "failures", "memos", "remember")
 
     def __init__(self, convert, remember: bool) -> None:
         self.convert, self.remember = convert, remember
@@ -359,8 +359,8 @@ class Reader:
             or product is None
             or (type_text and case_type is None)
             or (override_text and override is None)
-            or not closed
-            and (type_text is None or reason is None or paid is None or requested is None or requested_at is None)
+            or (not closed
+                and (type_text is None or reason is None or paid is None or requested is None or requested_at is None))
         ):
             problems = self._problems(cells, failed, row, closed, case_type, requested, override)
         return Facts(  # by position, in the order of Facts' fields: keywords cost almost a microsecond per row
@@ -432,7 +432,7 @@ class Reader:
         return tuple(problems)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _when_in(tz: str):
     """The date-time converter for one time zone (one function per zone, so its results can be remembered)."""
 

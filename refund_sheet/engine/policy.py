@@ -11,9 +11,9 @@ import hashlib
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import defaults
@@ -242,8 +242,8 @@ class Situation:
     group: ReasonGroup
     reason: str
     delivered: bool | _Unknown
-    in_window: bool | None | _Unknown
-    category_ok: bool | None | _Unknown
+    in_window: bool | _Unknown | None
+    category_ok: bool | _Unknown | None
     evidence: bool
     risk: bool
     paid: Decimal

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import difflib
-from functools import lru_cache
 import re
 import unicodedata
+from functools import lru_cache
 
 from .model import CaseType, Decision, ReasonGroup
+
 
 def fold(text: str) -> str:
     """Fold full-width characters to half-width (（）→()), drop all spaces, lower-case ASCII.

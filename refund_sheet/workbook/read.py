@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.columns import BY_KEY, OUTPUT_COLUMNS, blank, column_letter, locate_header, map_headers, missing_required, used_width
+from ..engine.columns import (
+    BY_KEY,
+    OUTPUT_COLUMNS,
+    blank,
+    column_letter,
+    locate_header,
+    map_headers,
+    missing_required,
+    used_width,
+)
 from ..engine.policy import TableRow, policy_tables_from_grid
 from ..errors import WorkbookError
 from . import guard
@@ -124,7 +133,7 @@ class Tracker:
             + [self.register.scan.used_from(self.register.header_row)],
             default=0,
         )
-        self.old = {number: values for number, values in self.rows}
+        self.old = dict(self.rows)
 
     # -- the register
 

@@ -17,24 +17,34 @@ styles it needs) and written in one pass into a new zip:
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import zipfile
 from collections.abc import Iterable, Iterator
-import queue
-import threading
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 from xml.sax.saxutils import escape, unescape
 
 from ..engine.columns import column_letter
-from .package import CELL_REF
-from .package import column_index as column_of
 from .package import (
-    CONTENT_TYPES, OFFICE_REL, REL_CALC_CHAIN, REL_WORKSHEET, ROW_NUMBER, Package, TableInfo, cells_of, range_ref, rels_name,
-    relative, sheet_stream,
+    CELL_REF,
+    CONTENT_TYPES,
+    OFFICE_REL,
+    REL_CALC_CHAIN,
+    REL_WORKSHEET,
+    ROW_NUMBER,
+    Package,
+    TableInfo,
+    cells_of,
+    column_index as column_of,
+    range_ref,
+    relative,
+    rels_name,
+    sheet_stream,
 )
 
 ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -428,7 +438,7 @@ class SheetWriter:
 def styles_of(row_xml: bytes) -> dict[int, int]:
     """column → style id of each styled cell of a row."""
     styles = {}
-    for column, start, end in cells_of(row_xml):
+    for column, start, _end in cells_of(row_xml):
         match = STYLE_ATTR.search(row_xml, start, row_xml.find(b">", start))
         if match:
             styles[column] = int(match.group(1))
