@@ -141,13 +141,13 @@ def _windows_stand_ins():
     """Small stand-ins for pywin32 (pythoncom, pywintypes, win32com.client) so that xlwings.udfs imports on
     Linux and macOS; everything put into sys.modules is taken out again."""
     pythoncom = types.ModuleType("pythoncom")
-    pythoncom.CoInitialize = lambda: None
+    vars(pythoncom).update(CoInitialize=lambda: None)
     pywintypes = types.ModuleType("pywintypes")
-    pywintypes.com_error = _ComError
+    vars(pywintypes).update(com_error=_ComError)
     win32com = types.ModuleType("win32com")
     client = types.ModuleType("win32com.client")
-    client.Dispatch = lambda obj: obj
-    win32com.client = client
+    vars(client).update(Dispatch=lambda obj: obj)
+    vars(win32com).update(client=client)
     stand_ins = {"pythoncom": pythoncom, "pywintypes": pywintypes, "win32com": win32com, "win32com.client": client}
     saved = {name: sys.modules.get(name) for name in [*stand_ins, "xlwings.udfs"]}
     if sys.platform.startswith("win") and saved["pythoncom"] is not None:
@@ -175,7 +175,8 @@ def import_functions(addin_name: str = ADDIN_NAME) -> tuple[str, list[dict]]:
         import xlwings.udfs as udfs
 
         saved = (xlwings.func, xlwings.arg, xlwings.ret)
-        xlwings.func, xlwings.arg, xlwings.ret = udfs.xlfunc, udfs.xlarg, udfs.xlret
+        # the recording decorators stand in for xlwings' own on purpose; their signatures differ
+        xlwings.func, xlwings.arg, xlwings.ret = udfs.xlfunc, udfs.xlarg, udfs.xlret  # type: ignore[assignment]
         try:
             module = _fresh_module(UDF_MODULE)
         finally:
@@ -199,7 +200,9 @@ def import_functions(addin_name: str = ADDIN_NAME) -> tuple[str, list[dict]]:
 def _fresh_module(name: str) -> types.ModuleType:
     """A private copy of a module of this package, executed anew (sys.modules is not touched)."""
     spec = importlib.util.find_spec(name)
-    copy = importlib.util.spec_from_file_location(name, spec.origin)
+    copy = importlib.util.spec_from_file_location(name, spec.origin) if spec is not None and spec.origin else None
+    if copy is None or copy.loader is None:
+        raise ModuleNotFoundError(f"no source for {name}")
     module = importlib.util.module_from_spec(copy)
     copy.loader.exec_module(module)
     return module

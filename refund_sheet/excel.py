@@ -135,7 +135,7 @@ def import_cases(book) -> None:
     sheet = _register(book)
     grid = read_grid(sheet)
     policy = book_policy(book)
-    headers, rows = service.read_table_file(path)
+    headers, rows = service.read_table_file(Path(path))
     try:
         merge = service.merge_grid(grid, headers, rows, policy, Path(path).name)
     except LookupError as error:
@@ -471,6 +471,7 @@ def format_rectangles(plan: stats.Plan) -> list[tuple[tuple[int, int, int, int],
     by_column: dict[int, list[list]] = {}
     for (r, c), cell in sorted(plan.cells.items(), key=lambda item: (item[0][1], item[0][0])):
         value = cell.value
+        number_format: str | None
         if isinstance(value, datetime):
             number_format = "yyyy-mm-dd"
         elif value is None or isinstance(value, (str, bool)):

@@ -269,7 +269,8 @@ def read_csv(path: Path) -> tuple[list[object], list[tuple[int, list[str]]]]:
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
         return [], []
-    return rows[0], [(i, r) for i, r in enumerate(rows[1:], start=2)]
+    header: list[object] = list(rows[0])
+    return header, [(i, r) for i, r in enumerate(rows[1:], start=2)]
 
 
 PRODUCT_TABLE = "商品"

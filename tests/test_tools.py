@@ -18,3 +18,9 @@ def run(tool: str, *args: str) -> subprocess.CompletedProcess:
 def test_ruff_finds_nothing():
     done = run("ruff", "check", "--no-cache", ".")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_mypy_finds_nothing():
+    """Strict on refund_sheet/engine/, checking on the rest (pyproject.toml [tool.mypy])."""
+    done = run("mypy", "--no-incremental")
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -71,7 +71,7 @@ def _names(column: Column) -> list[str]:
     return [norm(column.header)] + [norm(a) for a in column.aliases]
 
 
-def map_headers(headers: list[object]) -> dict[str, int]:
+def map_headers(headers: Sequence[object]) -> dict[str, int]:
     """Canonical key → 0-based position, for every column whose header (or an alias) appears.
 
     The default header wins over an alias, and an earlier alias over a later one: the Douyin export has both
@@ -96,7 +96,7 @@ def map_headers(headers: list[object]) -> dict[str, int]:
     return found
 
 
-def missing_required(found: dict[str, int], headers: list[object]) -> list[str]:
+def missing_required(found: dict[str, int], headers: Sequence[object]) -> list[str]:
     """One message per required column not found, with the closest unclaimed header as a suggestion."""
     taken = set(found.values())
     present = [str(h) for i, h in enumerate(headers) if h not in (None, "") and i not in taken]

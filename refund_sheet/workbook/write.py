@@ -259,7 +259,7 @@ def cell_xml(ref: bytes, style: int, value: object, date1904: bool = False) -> b
     if kind is str:
         if not value:
             return b'<c r="%s"%s/>' % (ref, s) if style else b""
-        return b'<c r="%s"%s t="inlineStr"><is>' % (ref, s) + text_xml(value) + b"</is></c>"
+        return b'<c r="%s"%s t="inlineStr"><is>' % (ref, s) + text_xml(value) + b"</is></c>"  # type: ignore[arg-type]  # kind is str
     if value is None:
         return b'<c r="%s"%s/>' % (ref, s) if style else b""
     if kind is Decimal or kind is int:
@@ -428,8 +428,8 @@ class SheetWriter:
                 yield xml
             else:
                 if w < len(waiting):  # rows below every row of the sheet: they look like the last one
-                    number = _number_of(last_xml)
-                    last_styles = styles_of(last_xml) if number and number > self.edit.header_row else {}
+                    last_number = _number_of(last_xml)
+                    last_styles = styles_of(last_xml) if last_number and last_number > self.edit.header_row else {}
                     for number in waiting[w:]:
                         yield self._new_row(number, rows[number], last_styles)
                 yield xml
@@ -472,6 +472,7 @@ def table_with(xml: bytes, info: TableInfo, last_row: int | None = None, new_col
         close = out.rfind(b"</tableColumns>")
         out = out[:close] + added + out[close:]
         section = re.search(rb"<tableColumns\b[^>]*>", out)
+        assert section is not None  # </tableColumns> was found just above
         out = out[: section.start()] + _set(section.group(0), b"count", str(len(ids) + len(new_columns))) + out[section.end() :]
     return out
 
