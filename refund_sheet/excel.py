@@ -1,4 +1,5 @@
-"""The only module that imports xlwings: the 退款助手 ribbon buttons and the REFUND_* worksheet functions.
+"""The only module that imports xlwings at run time (addin.py uses its generator when building): the 退款助手
+ribbon buttons and the REFUND_* worksheet functions.
 
 Buttons: the ribbon (addin/customUI14.xml) calls the VBA ``OnButton``, which runs ``on_button(<button id>)``.
 Each handler reads the register with one range read, calls the same service the command line uses
