@@ -69,7 +69,7 @@ def _row_writer(styles: dict[int, str], keys: list[str]):
             elif isinstance(value, datetime):  # openpyxl's to_excel for a naive date-time
                 cells.append(f'<c r="{letter}{number}"{style} t="n"><v>{"%.16g" % ((value - _EPOCH) / _DAY)}</v></c>')
             else:  # Decimal, int, float
-                cells.append(f'<c r="{letter}{number}"{style} t="n"><v>{"%.16g" % value}</v></c>')
+                cells.append(f'<c r="{letter}{number}"{style} t="n"><v>{float(value):.16g}</v></c>')
         return f'<row r="{number}">{"".join(cells)}</row>'
 
     return row
@@ -144,7 +144,7 @@ def write_tracker(path: Path, cases: Iterable[dict[str, object]], count: int) ->
                 head = re.sub(r'<dimension ref="A1:([A-Z]+)2"/>', rf'<dimension ref="A1:\g<1>{last}"/>', head)
                 write_row = _row_writer(_styles_of(empty), keys)
                 with dst.open(entry, "w") as part, _Background(part.write) as write:
-                    write(f"{head}<sheetData>{header}".encode("utf-8"))
+                    write(f"{head}<sheetData>{header}".encode())
                     batch: list[str] = []
                     number = 1
                     for number, case in enumerate(cases, start=2):
@@ -157,7 +157,7 @@ def write_tracker(path: Path, cases: Iterable[dict[str, object]], count: int) ->
                     write("".join(batch).encode("ascii"))
                     if number != last:
                         raise ValueError(f"only {number - 1:,} cases given, {count:,} asked for")
-                    write(f"</sheetData>{tail}".encode("utf-8"))
+                    write(f"</sheetData>{tail}".encode())
     finally:
         skeleton.unlink()
     return Path(path)

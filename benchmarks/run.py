@@ -320,7 +320,7 @@ def full_sheet(args) -> None:
                             if args.keep and rep == args.reps - 1:
                                 shutil.copy(copy, args.keep / f"checked-{size}.xlsx")
                         runs[name].append(run)
-            def median(name, key):
+            def median(name, key, runs=runs):
                 good = [r[key] for r in runs[name] if not r["failed"]]
                 return statistics.median(good) if good else None
             bw, bm, cw, cm = median("baseline", "wall"), median("baseline", "mib"), median("check", "wall"), median("check", "mib")

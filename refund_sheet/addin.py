@@ -72,7 +72,7 @@ def xlwings_folder() -> Path:
     spec = importlib.util.find_spec("xlwings")
     if spec is None or not spec.submodule_search_locations:
         raise AddinError("找不到 xlwings：请先 pip install refund-sheet（它会安装 xlwings）")
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def crlf(text: str) -> str:
@@ -108,10 +108,10 @@ class _Components:
     def __call__(self, name: str):
         raise _ComError(f"no component {name}")  # a fresh add-in has no xlwings_udfs module to remove yet
 
-    def Remove(self, component) -> None:  # noqa: N802 - COM spelling
+    def Remove(self, component) -> None:  # COM spelling
         raise AssertionError("unreachable")
 
-    def Import(self, path: str) -> None:  # noqa: N802 - COM spelling
+    def Import(self, path: str) -> None:  # COM spelling
         self.imported = Path(path).read_text(encoding="utf-8")
 
 
@@ -123,7 +123,7 @@ class _Application:
     def __init__(self) -> None:
         self.macro_options: list[dict] = []
 
-    def MacroOptions(self, macro: str, **options) -> None:  # noqa: N802 - COM spelling
+    def MacroOptions(self, macro: str, **options) -> None:  # COM spelling
         self.macro_options.append({"Macro": macro, **options})
 
 
@@ -141,13 +141,13 @@ def _windows_stand_ins():
     """Small stand-ins for pywin32 (pythoncom, pywintypes, win32com.client) so that xlwings.udfs imports on
     Linux and macOS; everything put into sys.modules is taken out again."""
     pythoncom = types.ModuleType("pythoncom")
-    pythoncom.CoInitialize = lambda: None
+    vars(pythoncom).update(CoInitialize=lambda: None)
     pywintypes = types.ModuleType("pywintypes")
-    pywintypes.com_error = _ComError
+    vars(pywintypes).update(com_error=_ComError)
     win32com = types.ModuleType("win32com")
     client = types.ModuleType("win32com.client")
-    client.Dispatch = lambda obj: obj
-    win32com.client = client
+    vars(client).update(Dispatch=lambda obj: obj)
+    vars(win32com).update(client=client)
     stand_ins = {"pythoncom": pythoncom, "pywintypes": pywintypes, "win32com": win32com, "win32com.client": client}
     saved = {name: sys.modules.get(name) for name in [*stand_ins, "xlwings.udfs"]}
     if sys.platform.startswith("win") and saved["pythoncom"] is not None:
@@ -171,11 +171,12 @@ def import_functions(addin_name: str = ADDIN_NAME) -> tuple[str, list[dict]]:
     module is executed once more, privately, with xlwings' recording decorators in place.
     """
     with _windows_stand_ins():
-        import xlwings  # noqa: PLC0415 - only the builder needs xlwings' generator, and only here
-        import xlwings.udfs as udfs  # noqa: PLC0415
+        import xlwings  # only the builder needs xlwings' generator, and only here
+        import xlwings.udfs as udfs
 
         saved = (xlwings.func, xlwings.arg, xlwings.ret)
-        xlwings.func, xlwings.arg, xlwings.ret = udfs.xlfunc, udfs.xlarg, udfs.xlret
+        # the recording decorators stand in for xlwings' own on purpose; their signatures differ
+        xlwings.func, xlwings.arg, xlwings.ret = udfs.xlfunc, udfs.xlarg, udfs.xlret  # type: ignore[assignment]
         try:
             module = _fresh_module(UDF_MODULE)
         finally:
@@ -199,7 +200,9 @@ def import_functions(addin_name: str = ADDIN_NAME) -> tuple[str, list[dict]]:
 def _fresh_module(name: str) -> types.ModuleType:
     """A private copy of a module of this package, executed anew (sys.modules is not touched)."""
     spec = importlib.util.find_spec(name)
-    copy = importlib.util.spec_from_file_location(name, spec.origin)
+    copy = importlib.util.spec_from_file_location(name, spec.origin) if spec is not None and spec.origin else None
+    if copy is None or copy.loader is None:
+        raise ModuleNotFoundError(f"no source for {name}")
     module = importlib.util.module_from_spec(copy)
     copy.loader.exec_module(module)
     return module
@@ -323,8 +326,8 @@ def normalise_project(vba_bin: bytes, template_bin: bytes) -> bytes:
     """Make pyOpenVBA's output what Excel expects of a source-only project (MS-OVBA 2.3.4.1): the 7-byte
     ``_VBA_PROJECT`` stream of the template (version 0xFFFF, no performance cache), a dir stream that ends at its
     terminator, a PROJECT stream without blank lines in [Workspace]; and name the project RefundSheet."""
-    from pyopenvba.cfb import CFB  # noqa: PLC0415
-    from pyopenvba.vba import compress, decompress  # noqa: PLC0415
+    from pyopenvba.cfb import CFB
+    from pyopenvba.vba import compress, decompress
 
     cfb = CFB.from_bytes(vba_bin)
     original = CFB.from_bytes(template_bin).get_stream_in_storage("VBA", "_VBA_PROJECT")
@@ -399,7 +402,7 @@ def _mode_for(path: Path) -> int:
 def build(out: Path | str | None = None) -> BuildResult:
     """Build RefundSheet.xlam (default: ./RefundSheet.xlam) from addin/, refund_sheet/excel.py and the installed
     xlwings' add-in template. An ``.xlsm`` name builds the same project as a macro workbook (for trying it out)."""
-    from pyopenvba import ExcelFile  # noqa: PLC0415 - a build-time dependency only
+    from pyopenvba import ExcelFile  # a build-time dependency only
 
     path = Path(out) if out else Path(ADDIN_NAME)
     if path.suffix.lower() not in (".xlam", ".xlsm"):

@@ -78,8 +78,7 @@ def write_pngs(d: stats.Dashboard, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     font = cjk_font()
-    settings = {"font.family": [font, "DejaVu Sans"]} if font else {}
-    with rc_context(settings), warnings.catch_warnings():
+    with rc_context({"font.family": [font, "DejaVu Sans"]} if font else None), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing")  # no CJK font: the caller says so once
         if d.reasons:
             written.append(_bars(d.reasons[: stats.TOP], "售后单数：按售后原因", folder / FILES["reasons"]))

@@ -246,8 +246,7 @@ def addin_install(source: Path | None) -> None:
 
         refund-sheet addin install
     """
-    from . import addin as addins
-    from . import install
+    from . import addin as addins, install
 
     if not (sys.platform.startswith("win") or sys.platform == "darwin"):
         try:

@@ -1,4 +1,5 @@
-"""The only module that imports xlwings: the 退款助手 ribbon buttons and the REFUND_* worksheet functions.
+"""The only module that imports xlwings at run time (addin.py uses its generator when building): the 退款助手
+ribbon buttons and the REFUND_* worksheet functions.
 
 Buttons: the ribbon (addin/customUI14.xml) calls the VBA ``OnButton``, which runs ``on_button(<button id>)``.
 Each handler reads the register with one range read, calls the same service the command line uses
@@ -135,7 +136,7 @@ def import_cases(book) -> None:
     sheet = _register(book)
     grid = read_grid(sheet)
     policy = book_policy(book)
-    headers, rows = service.read_table_file(path)
+    headers, rows = service.read_table_file(Path(path))
     try:
         merge = service.merge_grid(grid, headers, rows, policy, Path(path).name)
     except LookupError as error:
@@ -184,7 +185,7 @@ def choose_export(book) -> str | None:
     if not answer or not isinstance(answer, str):
         return None  # False (Windows) or a missing value (Mac): cancelled
     if sys.platform == "darwin" and not answer.startswith("/") and ":" in answer:
-        from .install import hfs_to_posix  # noqa: PLC0415 - Mac only
+        from .install import hfs_to_posix  # Mac only
         answer = hfs_to_posix(answer)  # any volume: the start-up disk is /, others /Volumes/NAME
     return answer
 
@@ -471,6 +472,7 @@ def format_rectangles(plan: stats.Plan) -> list[tuple[tuple[int, int, int, int],
     by_column: dict[int, list[list]] = {}
     for (r, c), cell in sorted(plan.cells.items(), key=lambda item: (item[0][1], item[0][0])):
         value = cell.value
+        number_format: str | None
         if isinstance(value, datetime):
             number_format = "yyyy-mm-dd"
         elif value is None or isinstance(value, (str, bool)):
@@ -554,7 +556,7 @@ def cell_safe(function: Callable) -> Callable:
             return function(*args)
         except (RefundSheetError, ValueError) as error:  # CellError is a ValueError
             return f"#参数错误: {_first_line(error)}"
-        except Exception as error:  # noqa: BLE001 - a cell must show text, not a crash
+        except Exception as error:  # a cell must show text, not a crash
             return f"#错误: {type(error).__name__}: {_first_line(error)}"
 
     return safe

@@ -269,7 +269,8 @@ def read_csv(path: Path) -> tuple[list[object], list[tuple[int, list[str]]]]:
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
         return [], []
-    return rows[0], [(i, r) for i, r in enumerate(rows[1:], start=2)]
+    header: list[object] = list(rows[0])
+    return header, [(i, r) for i, r in enumerate(rows[1:], start=2)]
 
 
 PRODUCT_TABLE = "商品"
@@ -286,8 +287,8 @@ def product_cells(
     header row); they never run into the next table's title: a table the merchant moved above another one and
     filled to its last spare row gets no rows (the summary then says to add them by hand).
     """
-    from .engine.vocab import norm
     from .engine.defaults import TABLES
+    from .engine.vocab import norm
 
     titles = {norm(name) for name in TABLES}
 

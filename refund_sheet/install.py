@@ -31,7 +31,7 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,7 +131,7 @@ def installed_dlls() -> list[Path]:
     """Where pip put xlwings' DLLs: they are data files of its wheel, listed in its RECORD (Windows only)."""
     dist = importlib.metadata.distribution("xlwings")
     names = [f for f in dist.files or [] if f.name.lower().startswith("xlwings") and f.name.lower().endswith(".dll")]
-    return [Path(dist.locate_file(f)).resolve() for f in names]
+    return [Path(str(dist.locate_file(f))).resolve() for f in names]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def _key(line: bytes) -> str:
 
 def read_settings(data: bytes, code_page: str) -> dict[str, str]:
     """The settings as the VBA reads them: bytes decoded in ``code_page``, then ``Input #`` two fields a line."""
-    settings = {}
+    settings: dict[str, str] = {}
     for line in data.decode(code_page, errors="replace").splitlines():
         match = re.fullmatch(r'\s*"([^"]*)"\s*,\s*"([^"]*)"\s*', line) or re.fullmatch(r"\s*([^,]*?)\s*,\s*(.*?)\s*", line)
         if match:
@@ -263,7 +263,7 @@ def write_all(files: list[tuple[Path, bytes]], machine: Machine) -> Written:
     return done
 
 
-def undo(done: Written, temporaries: list[Path] = (), made: list[Path] = ()) -> None:
+def undo(done: Written, temporaries: Sequence[Path] = (), made: Sequence[Path] = ()) -> None:
     """Put back what ``write_all`` replaced, best effort: the first error is the one the user sees."""
     for target, old in reversed(done):
         with contextlib.suppress(OSError):
@@ -466,7 +466,7 @@ def _module_check(interpreter: Path | None, run: Callable) -> Check:
 
 
 def _templates_check() -> Check:
-    from .replies import BUILTIN, check_templates  # noqa: PLC0415 - jinja2 only when asked
+    from .replies import BUILTIN, check_templates  # jinja2 only when asked
 
     try:
         problems, rendered = check_templates(None)

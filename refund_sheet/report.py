@@ -10,7 +10,15 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from . import stats
@@ -24,7 +32,7 @@ def fmt(value: object, style: str) -> str:
         return ""
     if isinstance(value, str):
         return value
-    if style in (stats.MONEY, stats.KPI_STYLE[stats.MONEY]):
+    if style in (stats.MONEY, stats.KPI_STYLE[stats.MONEY]) and isinstance(value, (Decimal, int, float)):
         return f"¥{Decimal(value):,.2f}"
     if style in (stats.PERCENT, stats.KPI_STYLE[stats.PERCENT]):
         return f"{value:.1%}"
@@ -103,7 +111,7 @@ def progress_bar(enabled: bool) -> Iterator:
         return
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(stage: str, done: int, total: int | None) -> None:
             for other, task in tasks.items():

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 # category → (product, 商家编码, price range)
-PRODUCTS = {
+PRODUCTS: dict[str, list[tuple[str, str, tuple[float, float]]]] = {
     "服装": [("纯棉圆领T恤", "TS-001", (39, 129)), ("碎花连衣裙", "DR-014", (89, 259)), ("加绒牛仔裤", "JN-203", (79, 199)),
              ("轻薄羽绒服", "DW-880", (399, 899))],
     "鞋靴": [("透气跑步鞋", "SH-310", (159, 459)), ("加厚雪地靴", "BT-022", (129, 299))],
@@ -29,7 +29,7 @@ BUYERS = ["小王", "晴天", "李女士", "阿杰", "momo", "陈先生", "甜�
 REPEATERS = ["甜甜圈", "老周"]  # these buyers file many cases: REPEAT_BUYER
 
 # (weight, type, reasons, delivered?, evidence?, extra) — a mix close to a clothing-and-gadgets shop's month
-SCENARIOS = [
+SCENARIOS: list[tuple[int, str, list[str], bool, bool, dict[str, bool]]] = [
     (8, "未发货仅退款", ["不想要了", "拍错/多拍"], False, False, {}),
     (5, "已发货仅退款", ["物流停滞", "快递丢件", "未收到货"], False, False, {}),
     (2, "已发货仅退款", ["未收到货"], True, False, {}),
@@ -107,14 +107,18 @@ def _vary(rng: random.Random, i: int, row: dict[str, object], now: datetime) -> 
     if roll < 0.10:
         row["status"] = rng.choice(["同意退款，退款成功", "售后关闭", "换货成功"])
     elif roll < 0.25:
-        row["platform_deadline"] = (row["requested_at"] + timedelta(hours=rng.choice([24, 48, 72]))).replace(second=0)
+        requested_at = row["requested_at"]
+        assert isinstance(requested_at, datetime)  # set by sample_rows
+        row["platform_deadline"] = (requested_at + timedelta(hours=rng.choice([24, 48, 72]))).replace(second=0)
     elif roll < 0.32 and row["type"] == "退货退款" and row["delivered_at"]:
         row["return_received_at"] = (now - timedelta(hours=rng.uniform(2, 100))).replace(microsecond=0, second=0)
         row["status"] = "待商家收货"
     if i % 41 == 5:
         row["platform_risk"] = "是"
     if i % 53 == 7:
-        row["requested"] = row["paid"] + Decimal("50.00")  # asks for more than was paid
+        paid = row["paid"]
+        assert isinstance(paid, Decimal)  # set by sample_rows
+        row["requested"] = paid + Decimal("50.00")  # asks for more than was paid
     if i % 37 == 11:
         row["override"] = rng.choice(["全额退款", "拒绝", "人工审核"])
         row["note"] = "老客户，已电话沟通"

@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .engine import Decision, Facts, Policy, Sla, Verdict, compile_policy, judge_all, now_in
 from .engine.batching import without_gc_pauses
@@ -19,6 +20,10 @@ from .engine.decide import waiting_lines
 from .engine.parse import Reader
 from .errors import PolicyError
 from .lock import one_run_at_a_time
+
+if TYPE_CHECKING:  # imported where used, at run time
+    from .imports import MergePlan
+    from .stats import Dashboard, Plan
 
 Progress = Callable[[str, int, "int | None"], None]
 """A progress callback, (stage, done, total or None when unknown): cli.py passes a progress bar, None is quiet.
@@ -283,8 +288,8 @@ def same_value(old: object, new: object) -> bool:
 class Board:
     """The dashboard of a run, its sheet layout, and whether 统计 differs from it (an identical one is no change)."""
 
-    dashboard: object  # stats.Dashboard
-    plan: object  # stats.Plan
+    dashboard: Dashboard
+    plan: Plan
     stale: bool
     moved: bool = True  # stale in more than the figures that follow the clock (the open cases' waiting hours)
 
@@ -396,7 +401,7 @@ def refresh_stats(
 class Report:
     """What ``refund-sheet report`` shows: the dashboard, the chart images written, and warnings."""
 
-    dashboard: object  # stats.Dashboard
+    dashboard: Dashboard
     images: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = ()
 
@@ -596,7 +601,7 @@ class GridMerge:
     """An import planned on a register grid: the plan, where each register key's column is (0-based), and the
     sheet row (1-based) of the first appended case (below the last filled row)."""
 
-    plan: object  # imports.MergePlan
+    plan: MergePlan
     header_row: int
     columns: dict[str, int]
     next_row: int
@@ -664,6 +669,7 @@ def _grid_content(source) -> dict[tuple[int, int], object]:
 
     from . import stats
 
+    cells: Iterable[tuple[tuple[int, int], object]]
     if isinstance(source, dict):
         cells = source.items()
     else:

@@ -32,6 +32,8 @@ from .engine.model import Decision, Facts, Sla, Verdict
 from .engine.parse import CellError, parse_datetime
 from .engine.vocab import norm
 
+CellValue = str | int | float | Decimal | date | None  # what a cell of 统计 holds (date includes datetime)
+
 ZERO = Decimal("0.00")
 TOP = 10  # products shown in each top list
 MAX_WEEKS = 26  # the week table and line chart show at most the latest half year
@@ -124,7 +126,7 @@ def compute(
     amounts = amounts if amounts is not None else [None] * n
     answered = answered if answered is not None else [None] * n
     cases = [_Case(f, v, _pending(v), *_refunded(f, v, a)) for f, v, a in zip(facts, verdicts, amounts)]
-    kinds = {d: 0 for d in Decision}
+    kinds = dict.fromkeys(Decision, 0)
     for c in cases:
         kinds[c.verdict.decision] += 1
     hours = [
@@ -380,7 +382,7 @@ BLOCK_TITLES = (
 
 @dataclass(frozen=True)
 class Cell:
-    value: object
+    value: CellValue
     style: str
 
 
@@ -421,7 +423,7 @@ STATS_TITLE = "售后统计"  # A1 of the dashboard: how a run knows a sheet nam
 WAITING_LABEL = "未完结平均等待（小时）"  # the one KPI that moves with the clock alone
 
 
-def kpi_items(k: Kpis) -> list[tuple[str, object, str]]:
+def kpi_items(k: Kpis) -> list[tuple[str, CellValue, str]]:
     """(label, value, style) of the KPI cards, in display order; shared by 统计 and ``report``."""
     return [
         ("售后单数", k.cases, INT),
@@ -439,12 +441,17 @@ def kpi_items(k: Kpis) -> list[tuple[str, object, str]]:
     ]
 
 
+def _as_typed(value: object) -> CellValue:
+    """What the merchant typed into 订单数, to write back as it was: a value a cell holds, else its text."""
+    return value if value is None or isinstance(value, (str, int, float, Decimal, date)) else str(value)
+
+
 def plan(d: Dashboard) -> Plan:
     """Lay the dashboard out: KPI cards on top, the 订单数 input table, then one table per breakdown down
     columns A–G, and three charts in a column to the right (bar by reason, bar by product, line by week)."""
     cells: dict[tuple[int, int], Cell] = {}
 
-    def put(row: int, col: int, value: object, style: str) -> None:
+    def put(row: int, col: int, value: CellValue, style: str) -> None:
         cells[(row, col)] = Cell(value, style)
 
     put(1, 1, STATS_TITLE, TITLE)
@@ -466,8 +473,8 @@ def plan(d: Dashboard) -> Plan:
     first_order = row + 2
     for i, line in enumerate(d.orders):
         r = first_order + i
-        put(r, 1, line.key, INPUT)
-        put(r, 2, line.orders, INPUT)
+        put(r, 1, _as_typed(line.key), INPUT)
+        put(r, 2, _as_typed(line.orders), INPUT)
         put(r, 3, line.cases, INT)
         put(r, 4, line.rate, PERCENT)
         put(r, 5, line.problem or {"total": "全店", "week": "按周", "product": "按商品"}[line.kind], NOTE)
@@ -481,7 +488,7 @@ def plan(d: Dashboard) -> Plan:
 
     charts: list[ChartSpec] = []
 
-    def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]], styles: Sequence[str]) -> tuple[int, int]:
+    def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[CellValue]], styles: Sequence[str]) -> tuple[int, int]:
         nonlocal row
         put(row, 1, title, BLOCK)
         for c, h in enumerate(headers, start=1):

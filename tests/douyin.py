@@ -30,7 +30,7 @@ def tracker_for_export(path: Path) -> Path:
 
 def export_row(case_id: str, order_id: str, **fields) -> dict:
     """One export row; the IDs come as text with a leading tab, like the backend's CSV."""
-    row = {h: "" for h in HEADERS}
+    row = dict.fromkeys(HEADERS, "")
     row.update({
         "售后单号": f"\t{case_id}", "订单号": f"\t{order_id}", "商品单号": f"\t{order_id}1", "商品名称": "纯棉圆领T恤 白色 L",
         "商品ID": "\t3612345678901", "商家编码": "TS-001", "商品数量": "1", "应付金额（元）": "99.00", "商品运费（元）": "0.00",

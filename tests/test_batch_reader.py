@@ -10,14 +10,14 @@ from decimal import Decimal
 
 import pytest
 from conftest import HEADERS, NOW, facts_of, row
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 from test_properties import POLICY, cell
 
 from refund_sheet.engine import judge_all
 from refund_sheet.engine.batching import without_gc_pauses
 from refund_sheet.engine.columns import map_headers
 from refund_sheet.engine.parse import Reader, read_facts
+
 
 def grid_of(rows: list[dict]) -> tuple[list[str], list[tuple[int, list]]]:
     headers = list(dict.fromkeys(h for r in rows for h in r))
@@ -42,7 +42,7 @@ repeated = st.sampled_from([True, 1, 1.0, Decimal("1"), Decimal("1.00"), "1", " 
 
 @given(st.lists(st.dictionaries(st.sampled_from(HEADERS), repeated | cell, max_size=6), min_size=1, max_size=12))
 def test_a_row_reads_the_same_in_a_batch_as_alone(changes):
-    together, alone = read_both([row(**{"售后单号": f"AS{i}"}) | c for i, c in enumerate(changes)])
+    together, alone = read_both([row(售后单号=f"AS{i}") | c for i, c in enumerate(changes)])
     assert together == alone
 
 
@@ -75,14 +75,14 @@ def test_text_of_a_str_subclass_is_read_as_text():
 
 
 def test_a_remembered_failure_is_reported_on_every_row_with_its_own_location():
-    rows = [row(**{"实付金额": "九十九", "售后单号": f"AS{i}"}) for i in range(3)]
+    rows = [row(实付金额="九十九", 售后单号=f"AS{i}") for i in range(3)]
     together, _ = read_both(rows)
     letter = chr(65 + grid_of(rows)[0].index("实付金额"))
     assert [str(f.problems[0]) for f in together] == [f"退款登记!{letter}{n}: 实付金额 “九十九” 不是金额" for n in (2, 3, 4)]
 
 
 def test_reading_in_parts_with_one_reader_gives_what_one_pass_gives():
-    rows = [row(**{"售后单号": f"AS{i}", "实付金额": ["99", "#N/A", 99.0][i % 3]}) for i in range(30)]
+    rows = [row(售后单号=f"AS{i}", 实付金额=["99", "#N/A", 99.0][i % 3]) for i in range(30)]
     headers, numbered = grid_of(rows)
     found = map_headers(headers)
     reader = Reader(found, {}, "退款登记", POLICY)
@@ -92,7 +92,7 @@ def test_reading_in_parts_with_one_reader_gives_what_one_pass_gives():
 
 def test_judging_leaves_the_facts_as_they_were():
     """Facts and Verdict are plain slotted records (not frozen, for speed): the engine must never change them."""
-    facts = facts_of([row(**{"售后单号": f"AS{i}", "买家": "小王"}) for i in range(4)] + [row(实付金额="abc")])
+    facts = facts_of([row(售后单号=f"AS{i}", 买家="小王") for i in range(4)] + [row(实付金额="abc")])
     before = copy.deepcopy(facts)
     verdicts = judge_all(facts, POLICY, NOW)
     assert facts == before

@@ -15,7 +15,7 @@ from refund_sheet.workbook import guard
 from refund_sheet.workbook.build import write_new
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import bigsheet  # noqa: E402
+import bigsheet
 
 
 @pytest.mark.parametrize("count", [1, 300])

@@ -8,8 +8,8 @@ from conftest import judge_row
 
 from refund_sheet.engine import Decision, compile_policy
 from refund_sheet.engine.calendar import WorkCalendar
-from refund_sheet.engine.policy import default_tables, PolicyCell
 from refund_sheet.engine.model import Loc
+from refund_sheet.engine.policy import PolicyCell, default_tables
 
 CAL = WorkCalendar()
 

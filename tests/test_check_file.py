@@ -1,7 +1,6 @@
 """`refund-sheet check` on real .xlsx files: columns by header, merchant data untouched, safe saves."""
 
 import zipfile
-from pathlib import Path
 from datetime import datetime
 
 import openpyxl

@@ -273,9 +273,8 @@ def test_import_and_check_share_the_lock(tmp_path, monkeypatch):
     before = tracker.read_bytes()
     export = write_export(tmp_path / "e.csv", [export_row("7001", "6001")])
     monkeypatch.setattr(lock, "LOCK_TIMEOUT", 0.1)
-    with lock.exclusive(tracker):
-        with pytest.raises(lock.BusyError, match="另一个 refund-sheet"):
-            service.import_file(export, tracker)  # the lock is per file: it sees the check's lock
+    with lock.exclusive(tracker), pytest.raises(lock.BusyError, match="另一个 refund-sheet"):
+        service.import_file(export, tracker)  # the lock is per file: it sees the check's lock
     assert tracker.read_bytes() == before
     with lock.exclusive(tmp_path / "other.xlsx"):
         service.import_file(export, tracker)  # another file's lock does not block this one
@@ -292,9 +291,8 @@ def test_another_process_holding_the_lock_blocks_and_its_death_frees_it(tracker)
     )
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(lock.BusyError):
-            with lock.exclusive(path, timeout=0.2):
-                pass
+        with pytest.raises(lock.BusyError), lock.exclusive(path, timeout=0.2):
+            pass
     finally:
         holder.kill()
         holder.wait(30)

@@ -12,8 +12,8 @@ from openpyxl.chart import BarChart, LineChart
 from refund_sheet import service, stats
 from refund_sheet.cli import main
 from refund_sheet.engine import default_policy, judge_all
-from refund_sheet.workbook.build import build_tracker, deterministic_bytes
 from refund_sheet.engine.columns import INPUT_COLUMNS
+from refund_sheet.workbook.build import build_tracker, deterministic_bytes
 
 KEY_OF = {c.header: c.key for c in INPUT_COLUMNS}
 
@@ -88,7 +88,7 @@ def test_the_numbers_of_a_known_register():
     assert k.answer_hours is None and k.refund_rate is None
     # open cases waited 51 h (A1), 4 h (A2), 26 h (A4), 36 h (A5): 29.25 h on average
     assert k.waiting_hours == pytest.approx(29.2, abs=0.06)
-    assert dict((label, n) for label, n, _ in d.decisions if n) == {"退货退款": 2, "已完结": 1, "信息不全": 1, "换货": 1}
+    assert {label: n for label, n, _ in d.decisions if n} == {"退货退款": 2, "已完结": 1, "信息不全": 1, "换货": 1}
     assert [(g.key, g.cases, g.requested) for g in d.top_by_count] == [
         ("纯棉T恤", 3, Decimal("129.00")), ("陶瓷马克杯", 1, Decimal("150.00")), ("运动袜", 1, Decimal("99.00"))
     ]  # a tie in cases goes to the larger amount asked

@@ -19,7 +19,7 @@ def commands(group: click.Group, prefix=()):
 
 
 def test_every_command_has_help_with_an_example_and_is_in_the_readme():
-    for path, command in commands(main):
+    for path, _command in commands(main):
         result = CliRunner().invoke(main, [*path, "--help"])
         assert result.exit_code == 0, path
         assert "refund-sheet " + " ".join(path) in result.output, f"{path}: --help has no example"

@@ -219,7 +219,7 @@ class DialogApi:
     def __init__(self, answer):
         self.answer, self.calls = answer, []
 
-    def GetOpenFilename(self, *args):  # noqa: N802 - Excel's name (Windows, COM)
+    def GetOpenFilename(self, *args):  # Excel's name (Windows, COM)
         self.calls.append(("GetOpenFilename", args))
         return self.answer
 

@@ -15,6 +15,7 @@ from fake_excel import Book, Formula, parse_cell
 from refund_sheet import excel, service, stats
 from refund_sheet.workbook.build import LOG_HEADERS
 
+
 @pytest.fixture
 def click(monkeypatch):
     """click(book, "import_cases", export=path): pressing a ribbon button at NOW (the file dialog answers

@@ -13,8 +13,7 @@ from datetime import date, datetime, timedelta
 
 import openpyxl
 from conftest import HEADERS, NOW, row
-from hypothesis import event, given
-from hypothesis import strategies as st
+from hypothesis import event, given, strategies as st
 from hypothesis_profiles import examples
 
 from refund_sheet import service
@@ -117,9 +116,9 @@ def test_a_hostile_register_gives_row_errors_or_a_one_line_refusal(tmp_path_fact
     headers = {ws.cell(header_row, c).value: c for c in range(1, ws.max_column + 1)}
     decision_col, amount_col = headers["处理建议"], headers["退款金额"]
     labels = {d.value for d in Decision}
-    for (r, c) in {k for k in before if k[0] > header_row and k[1] <= width}:
-        if any(isinstance(before.get((r, col)), str) and before[(r, col)].strip() or
-               before.get((r, col)) is not None and not isinstance(before.get((r, col)), str) for col in range(1, width + 1)):
+    for (r, _c) in {k for k in before if k[0] > header_row and k[1] <= width}:
+        if any((isinstance(before.get((r, col)), str) and before[(r, col)].strip()) or
+               (before.get((r, col)) is not None and not isinstance(before.get((r, col)), str)) for col in range(1, width + 1)):
             assert ws.cell(r, decision_col).value in labels, (r, ws.cell(r, decision_col).value)
             amount = ws.cell(r, amount_col).value
             assert amount is None or (isinstance(amount, (int, float)) and amount >= 0)

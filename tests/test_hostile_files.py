@@ -294,7 +294,8 @@ def test_a_password_protected_workbook_is_named_as_such(tmp_path, register):
     encrypted = tmp_path / "加密.xlsx"
     with open(register, "rb") as plain, open(encrypted, "wb") as out:
         OOXMLFile(plain).encrypt("123456", out)
-    assert msoffcrypto.OfficeFile(open(encrypted, "rb")).is_encrypted()
+    with open(encrypted, "rb") as file:
+        assert msoffcrypto.OfficeFile(file).is_encrypted()
     refused(encrypted, "设有打开密码（已加密）.*清空密码")
 
 
@@ -339,7 +340,7 @@ def test_macros_in_a_file_named_xlsx_are_refused_not_dropped(tmp_path, register)
 def test_an_xlsm_saved_under_an_xlsx_name_is_refused(tmp_path, register):
     xlsm = rezip(register, tmp_path / "进销存.xlsm", with_macros, {"xl/vbaProject.bin": VBA})
     before = xlsm.read_bytes()
-    with pytest.raises(SaveError, match="含宏.*不能保存为 结果.xlsx"):
+    with pytest.raises(SaveError, match=r"含宏.*不能保存为 结果\.xlsx"):
         service.check_file(xlsm, tmp_path / "结果.xlsx", now=NOW)
     assert xlsm.read_bytes() == before and not (tmp_path / "结果.xlsx").exists()
     service.check_file(xlsm, tmp_path / "结果.xlsm", now=NOW)

@@ -13,6 +13,7 @@ from refund_sheet import service
 from refund_sheet.cli import main
 from refund_sheet.errors import WorkbookError
 
+
 @pytest.fixture
 def tracker(tmp_path):
     return tracker_for_export(tmp_path / "退款登记.xlsx")

@@ -22,9 +22,9 @@ from conftest import NOW, read_register, row, write_register
 from douyin import export_row, write_export
 
 from refund_sheet import service
+from refund_sheet.engine import default_policy
 from refund_sheet.replies import ERROR_MARK, make_renderer
 from refund_sheet.samples import decision_samples
-from refund_sheet.engine import default_policy
 from refund_sheet.workbook.build import build_tracker, deterministic_bytes
 
 PREFIXES = ["=", "+", "-", "@", "\t=", "\r="]

@@ -364,7 +364,7 @@ def test_install_on_a_mac_writes_utf8_settings_and_xlwings_applescript(built, tm
     startup = home / "Library" / "Group Containers" / "UBF8T346G9.Office" / "User Content" / "Startup" / "Excel"
     assert result.addin == startup / "RefundSheet.xlam" and result.addin.read_bytes() == built.read_bytes()
     assert result.config == home / "Library" / "Containers" / "com.microsoft.Excel" / "Data" / "refundsheet.conf"
-    assert result.config.read_bytes() == f'"INTERPRETER_MAC","{machine.executable}"\n'.encode("utf-8")
+    assert result.config.read_bytes() == f'"INTERPRETER_MAC","{machine.executable}"\n'.encode()
     script = home / "Library" / "Application Scripts" / "com.microsoft.Excel" / "xlwings-0.37.8.applescript"
     assert result.scripts == (script,) and script.read_bytes() == (addin.xlwings_folder() / script.name).read_bytes()
 

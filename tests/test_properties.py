@@ -7,13 +7,12 @@ docs/reliability.md records the figures of a real run.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from conftest import HEADERS, NOW, facts_of, row
-from hypothesis import event, given
-from hypothesis import strategies as st
+from hypothesis import event, given, strategies as st
 
 from refund_sheet.engine import default_policy, judge_all
 from refund_sheet.engine.columns import OUTPUT_COLUMNS
@@ -197,7 +196,7 @@ def test_closed_and_overridden_rows_are_never_changed_beyond_their_decision(rows
         grid.append([data.get(h) for h in HEADERS] + ["旧建议", Decimal("1.00"), "旧依据", "旧回复"])
     result = check_grid(grid, POLICY, NOW, renderer=RENDER["zh-CN"])
     assert all(k not in result.columns or result.columns[k] >= len(HEADERS) for k in OUTPUT_KEYS)  # inputs never outputs
-    for (changes, status, override), out, verdict in zip(rows, result.block, result.evaluation.verdicts):
+    for (_changes, _status, override), out, verdict in zip(rows, result.block, result.evaluation.verdicts):
         values = dict(zip(OUTPUT_KEYS, out))
         if verdict.decision is Decision.DONE:
             assert (values["decision"], values["sla"]) == ("已完结", "已完结")

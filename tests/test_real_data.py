@@ -17,8 +17,7 @@ from douyin import CASES, export_row, write_export
 
 from refund_sheet import service, stats
 from refund_sheet.cli import main
-from refund_sheet.engine import Decision as D
-from refund_sheet.engine import Sla, compile_policy, default_policy, judge_all
+from refund_sheet.engine import Decision as D, Sla, compile_policy, default_policy, judge_all
 from refund_sheet.engine.policy import default_tables
 from refund_sheet.workbook.build import build_tracker, deterministic_bytes
 

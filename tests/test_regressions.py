@@ -20,7 +20,6 @@ from refund_sheet.engine.money import parse_money
 from refund_sheet.errors import SaveError, WorkbookError
 from refund_sheet.workbook.build import build_tracker, deterministic_bytes
 
-
 # ------------------------------------------------------------------------------------------------ engine
 
 
@@ -135,7 +134,7 @@ def test_bug_a_failed_backup_copy_left_a_temporary_file_behind(tmp_path, monkeyp
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(shutil, "copy2", half_copy)
-    with pytest.raises(SaveError, match="No space left on device.*原文件未改动"):
+    with pytest.raises(SaveError, match=r"No space left on device.*原文件未改动"):
         service.check_file(path, now=NOW)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.xlsx"]

@@ -16,8 +16,8 @@ from refund_sheet.cli import main
 from refund_sheet.engine import compile_policy, default_policy
 from refund_sheet.engine.columns import INPUT_COLUMNS
 from refund_sheet.errors import PolicyError, WorkbookError
-from refund_sheet.workbook.read import Tracker
 from refund_sheet.workbook.build import build_tracker, deterministic_bytes, register_headers
+from refund_sheet.workbook.read import Tracker
 
 COMMITTED = Path(__file__).parent.parent / "workbook" / "RefundTracker.xlsx"
 KEY_OF = {c.header: c.key for c in INPUT_COLUMNS}

@@ -13,16 +13,17 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from functools import wraps
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
-F = TypeVar("F", bound=Callable)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def without_gc_pauses(function: F) -> F:
+def without_gc_pauses(function: Callable[P, R]) -> Callable[P, R]:
     """Run ``function`` with the cyclic collector paused, restoring it as it was (nested calls are fine)."""
 
     @wraps(function)
-    def paused(*args, **kwargs):
+    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
         if not gc.isenabled():
             return function(*args, **kwargs)
         gc.disable()
@@ -31,4 +32,4 @@ def without_gc_pauses(function: F) -> F:
         finally:
             gc.enable()
 
-    return paused  # type: ignore[return-value]
+    return paused

@@ -40,7 +40,7 @@ class WorkCalendar:
         if day in self.workdays:
             return True
         try:
-            return chinese_calendar.is_workday(day)
+            return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
             self.unknown_years.add(day.year)
             return day.weekday() not in WEEKEND

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .vocab import did_you_mean, norm
@@ -70,7 +71,7 @@ def _names(column: Column) -> list[str]:
     return [norm(column.header)] + [norm(a) for a in column.aliases]
 
 
-def map_headers(headers: list[object]) -> dict[str, int]:
+def map_headers(headers: Sequence[object]) -> dict[str, int]:
     """Canonical key → 0-based position, for every column whose header (or an alias) appears.
 
     The default header wins over an alias, and an earlier alias over a later one: the Douyin export has both
@@ -95,7 +96,7 @@ def map_headers(headers: list[object]) -> dict[str, int]:
     return found
 
 
-def missing_required(found: dict[str, int], headers: list[object]) -> list[str]:
+def missing_required(found: dict[str, int], headers: Sequence[object]) -> list[str]:
     """One message per required column not found, with the closest unclaimed header as a suggestion."""
     taken = set(found.values())
     present = [str(h) for i, h in enumerate(headers) if h not in (None, "") and i not in taken]
@@ -108,7 +109,7 @@ def missing_required(found: dict[str, int], headers: list[object]) -> list[str]:
     return messages
 
 
-def locate_header(grid, scan: int = 20) -> tuple[int, list[object], dict[str, int]]:
+def locate_header(grid: Iterable[Iterable[object]], scan: int = 20) -> tuple[int, list[object], dict[str, int]]:
     """The register's header row in a sheet's values: (0-based row index, header cells, key → position).
 
     The first of the top ``scan`` rows that holds every required column wins. Raises LookupError whose message
@@ -137,7 +138,7 @@ def blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def used_width(values) -> int:
+def used_width(values: Sequence[object]) -> int:
     """1 + the position of the last non-blank value in a row (0 for a blank row)."""
     for position in range(len(values) - 1, -1, -1):
         if not blank(values[position]):

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import TypedDict
 
 from .batching import without_gc_pauses
-from .model import REFUNDING, CaseType, Decision, Facts, Payer, ReasonGroup, Risk, Sla, Verdict
+from .model import REFUNDING, CaseType, Decision, Facts, Loc, Payer, Problem, ReasonGroup, Risk, Sla, Verdict
 from .money import ZERO, cents, percent_of, yuan
-from .policy import UNKNOWN, Category, Policy, Reason, Situation, first_match
+from .policy import UNKNOWN, Category, Policy, Reason, Situation, Unknown, first_match
 from .vocab import did_you_mean, fold, norm, refund_failed, waiting_for_buyer
 
 MERCHANT_FAULT = frozenset({ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM, ReasonGroup.NOT_RECEIVED})
@@ -44,10 +45,10 @@ def risks_of_all(all_facts: Sequence[Facts], policy: Policy) -> list[tuple[str, 
     buyer_times: dict[str, list[datetime]] = defaultdict(list)
     open_by_item: dict[tuple[str, str], list[str]] = defaultdict(list)
     for f, buyer, item in zip(all_facts, buyers, items):
-        if buyer is not None and buyer_cases[buyer] >= p.repeat_n:
-            buyer_times[buyer].append(f.requested_at)  # type: ignore[arg-type]
-        if item is not None and item_cases[item] > 1:
-            open_by_item[item].append(f.case_id)  # type: ignore[arg-type]
+        if buyer is not None and f.requested_at is not None and buyer_cases[buyer] >= p.repeat_n:
+            buyer_times[buyer].append(f.requested_at)
+        if item is not None and f.case_id is not None and item_cases[item] > 1:
+            open_by_item[item].append(f.case_id)
     for times in buyer_times.values():
         times.sort()
     repeated_ids = _repeated_ids(all_facts)
@@ -58,9 +59,9 @@ def risks_of_all(all_facts: Sequence[Facts], policy: Policy) -> list[tuple[str, 
             flags.append(())
             continue
         found: list[str] = []
-        if buyer in buyer_times:
+        if buyer in buyer_times and f.requested_at is not None:
             times = buyer_times[buyer]
-            count = bisect_right(times, f.requested_at) - bisect_left(times, f.requested_at - repeat)  # type: ignore[operator]
+            count = bisect_right(times, f.requested_at) - bisect_left(times, f.requested_at - repeat)
             if count >= repeat_n:
                 found.append(f"{Risk.REPEAT_BUYER.value}：该买家{p.repeat_days}天内第{count}次申请售后")
         requested = f.requested
@@ -86,7 +87,7 @@ ID_REPEAT = f"{Risk.DUPLICATE.value}：售后单号重复："  # a repeated 售�
 ID_REPEAT_RULE = "单号重复"
 
 
-def _content(f: Facts) -> tuple:
+def _content(f: Facts) -> tuple[object, ...]:
     """What a row says about its case (every input but its place and the merchant's 备注): two rows that say the
     same are one case entered twice, not two cases under one number."""
     return (
@@ -204,7 +205,7 @@ def _words(policy: Policy, reason_text: str | None, category_text: str | None) -
     per pair of words (a register has few)."""
     memo = policy._memo["words"]
     key = (reason_text, category_text)
-    found = memo.get(key)
+    found: tuple[Reason | None, Category | None, tuple[str, ...]] | None = memo.get(key)
     if found is None:
         notes = []
         reason = policy.reason(reason_text)
@@ -229,7 +230,8 @@ def situation_of(f: Facts, policy: Policy, risky: bool) -> tuple[Situation, Cate
     reason, category, notes = _words(policy, f.reason, f.category)
     gaps = f.gaps
     window_end = None
-    in_window = None
+    in_window: bool | Unknown | None = None
+    category_ok: bool | Unknown | None
     if category is not None and f.delivered_at is not None and f.requested_at is not None:
         window_end = policy.calendar.window_end(f.delivered_at, category.window_days)
         in_window = f.requested_at <= window_end
@@ -242,7 +244,7 @@ def situation_of(f: Facts, policy: Policy, risky: bool) -> tuple[Situation, Cate
         category_ok = category.supports_no_reason if category else None
     s = Situation(  # by position, in the order of Situation's fields (type, group, reason, delivered, in_window,
         # category_ok, evidence, risk, paid): keywords cost a third of a microsecond per case
-        f.type,  # type: ignore[arg-type]  (checked by the caller: no problems → type is known)
+        f.type,  # type: ignore[arg-type]  # checked by the caller: no problems → type is known
         reason.group if reason else ReasonGroup.OTHER,
         reason.name if reason else (f.reason or ""),
         UNKNOWN if gaps is not None and "delivered" in gaps else f.delivered_at is not None,
@@ -250,7 +252,7 @@ def situation_of(f: Facts, policy: Policy, risky: bool) -> tuple[Situation, Cate
         category_ok,
         f.evidence or (reason is not None and not reason.needs_evidence),
         risky,
-        f.paid,  # type: ignore[arg-type]
+        f.paid,  # type: ignore[arg-type]  # likewise: no problems → paid is known
     )
     return s, category, notes, window_end
 
@@ -264,7 +266,20 @@ FILL = {
 }
 
 
-def _undecided(f: Facts, rule_id: str, unknown: tuple[str, ...], base: dict) -> Verdict:
+class _Base(TypedDict):
+    """The fields every kind of verdict of a row shares, passed on as keywords."""
+
+    loc: Loc
+    risks: tuple[str, ...]
+    deadline: datetime | None
+    sla: Sla | None
+
+
+class _BaseWithProblems(_Base):
+    problems: tuple[Problem, ...]
+
+
+def _undecided(f: Facts, rule_id: str, unknown: tuple[str, ...], base: _Base) -> Verdict:
     """INCOMPLETE because the first rule that could decide tests a fact the row is missing: the explanation names
     that fact, what is wrong with it, where to fill it, and which rule needs it."""
     gaps = f.gaps or {}
@@ -300,7 +315,7 @@ def judge(f: Facts, policy: Policy, now: datetime, risks: tuple[str, ...]) -> Ve
     sla = sla_of(deadline, now, policy, waiting_for_buyer(f.status) if f.status else False)
     if not f.problems and f.override is None:  # the common case, kept short
         return _by_rules(f, policy, risks, deadline, sla)
-    base = dict(loc=f.loc, risks=risks, deadline=deadline, sla=sla, problems=f.problems)
+    base = _BaseWithProblems(loc=f.loc, risks=risks, deadline=deadline, sla=sla, problems=f.problems)
 
     engine = None if f.problems else _by_rules(f, policy, risks, deadline, sla)
     if f.override is not None:
@@ -342,12 +357,13 @@ def judge(f: Facts, policy: Policy, now: datetime, risks: tuple[str, ...]) -> Ve
 def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], deadline: datetime | None, sla: Sla | None) -> Verdict:
     s, category, notes, window_end = situation_of(f, policy, bool(risks))
     hit = first_match(policy, s)
+    held: tuple[str, ...]
     if hit is None:  # a merchant's table without a catch-all row
         rule_id, held, decision, note, percent, payer, template = "", (), Decision.MANUAL_REVIEW, "没有规则命中，人工判断", None, Payer.NONE, None
     else:
         rule, held, unknown = hit
         if unknown:
-            return _undecided(f, rule.id, unknown, dict(loc=f.loc, risks=risks, deadline=deadline, sla=sla))
+            return _undecided(f, rule.id, unknown, _Base(loc=f.loc, risks=risks, deadline=deadline, sla=sla))
         rule_id, decision, note, percent, payer, template = rule.id, rule.decision, rule.note, rule.percent, rule.payer, rule.template
     if risks and decision in REFUNDING and any(r.startswith(ID_REPEAT) for r in risks):
         # A table without a risk rule would pay: a repeated 售后单号 never is, whatever the table says.
@@ -362,7 +378,7 @@ def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], deadline: dateti
         parts.append(f"退款 {yuan(amount)}（{how}）")
     if window_end is not None and s.group is PREFERENCE and s.category_ok:
         parts.append(f"无理由退货期限至 {_day_text(window_end)}")
-    if unopened:
+    if unopened and category is not None:
         parts.append(f"{category.name}类商品须未拆封才可无理由退货")
     if decision is REVIEW and risks:
         parts.append("风险：" + "；".join(risks))

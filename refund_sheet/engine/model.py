@@ -33,10 +33,6 @@ class Decision(str, Enum):
     DONE = "已完结"
 
     @property
-    def label(self) -> str:
-        return self.value
-
-    @property
     def refunds(self) -> bool:
         """True for decisions that pay money back."""
         return self in REFUNDING
@@ -165,10 +161,6 @@ class Facts:
     # no 签收时间 column, or a bad cell), "signed_at" (not signed per the blank cell, but the date a no-reason
     # window needs is missing). ``None`` when nothing is missing: the usual row.
     gaps: dict[str, Problem] | None = None
-
-    @property
-    def delivered(self) -> bool:
-        return self.delivered_at is not None
 
 
 @dataclass(slots=True)

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from operator import itemgetter
-from functools import lru_cache
-from collections.abc import Sequence
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from functools import cache
+from operator import itemgetter
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .batching import without_gc_pauses
 from .columns import BY_KEY
-from .model import CaseType, Facts, Loc, Problem
+from .model import CaseType, Decision, Facts, Loc, Problem
 from .money import ZERO, parse_money
 from .policy import Policy
 from .vocab import (
@@ -130,11 +131,11 @@ def _parse_datetime(value: object, tz: str) -> datetime:
         if 20000 <= value <= 80000:  # an Excel serial date between 1954 and 2119
             return (EXCEL_EPOCH + timedelta(days=float(value))).replace(microsecond=0)
         if 1_000_000_000 <= value <= 4_000_000_000:  # Unix seconds, as some exports give
-            utc = datetime.fromtimestamp(float(value), timezone.utc)
+            utc = datetime.fromtimestamp(float(value), UTC)
             return utc.astimezone(ZoneInfo(tz)).replace(tzinfo=None, microsecond=0)
         raise CellError(f"{value} 不是时间")
-    text = clean_text(value)
-    if text is None:
+    text = clean_text(value) or ""
+    if not text:
         raise CellError("为空")
     match = _DATETIME.match(text)
     if not match:
@@ -176,16 +177,16 @@ class _Column:
     ``clean_text`` reads True as “True” and 1 as “1”); a column mixing numeric types is keyed by (type, value).
     """
 
-    __slots__ = ("convert", "remember", "memos", "failures")
+    __slots__ = ("convert", "failures", "memos", "remember")
 
-    def __init__(self, convert, remember: bool) -> None:
+    def __init__(self, convert: Callable[[object], object], remember: bool) -> None:
         self.convert, self.remember = convert, remember
-        self.memos: dict[object, dict] = {}
+        self.memos: dict[object, dict[object, object]] = {}
         # Whether a cell may have failed: any memo holds a _Failed, or there is no memo. Never reset: a memo keeps
         # its failures, and checking a column for them is cheap.
         self.failures = not remember
 
-    def convert_all(self, cells: list) -> list:
+    def convert_all(self, cells: list[object]) -> list[object]:
         """Each cell converted: the value, ``None`` for blank, or a ``_Failed`` (only if ``failures``)."""
         if not self.remember:
             return [
@@ -217,11 +218,11 @@ class _Column:
             self.failures = self.failures or hit.__class__ is _Failed
         return list(map(memo.__getitem__, keys))
 
-    def _one(self, value: object):
+    def _one(self, value: object) -> object:
         return _convert(self.convert, value)
 
 
-def _convert(convert, value: object):
+def _convert(convert: Callable[[object], object], value: object) -> object:
     """One non-empty cell through its column's converter: the value, ``None`` for blank, or a ``_Failed``."""
     if value.__class__ is float and value == 0:
         value = 0.0  # not -0.0: equal as a key, so the memo may hand either's result to the other
@@ -245,8 +246,8 @@ def _flag(value: object) -> bool:
 
 
 # The cells a row is read from, in the order their problems are listed: (key, converter, remembered?).
-# IDs are not remembered: every row has its own.
-_TEXT, _MONEY, _WHEN, _FLAG = clean_text, parse_money, "when", _flag
+# IDs are not remembered: every row has its own. _WHEN (None) stands for parse_datetime in the policy's time zone.
+_TEXT, _MONEY, _WHEN, _FLAG = clean_text, parse_money, None, _flag
 FIELDS = (
     ("case_id", clean_id, False),
     ("order_id", clean_id, False),
@@ -296,7 +297,7 @@ class Reader:
         self._known: dict[str, bool] = {}  # 类目 text → whether the 类目 table knows it (a look-up per row, not a call)
         when = _when_in(policy.params.timezone)
         self._columns = tuple(
-            (found.get(key, _NOWHERE), _Column(when if convert is _WHEN else convert, remember))
+            (found.get(key, _NOWHERE), _Column(when if convert is None else convert, remember))
             for key, convert, remember in FIELDS
         )
 
@@ -311,7 +312,7 @@ class Reader:
         grid = [values if len(values) >= width else [*values, *[None] * (width - len(values))] for _, values in rows]
         failed: dict[int, dict[int, str]] = {}  # row index → field index → why
         soft: dict[int, dict[int, str]] = {}  # the same for the SOFT fields
-        columns = []
+        columns: list[list[object]] = []
         for field, (position, column) in enumerate(self._columns):
             if position == _NOWHERE:
                 columns.append([None] * len(grid))
@@ -319,9 +320,9 @@ class Reader:
             converted = column.convert_all(list(map(itemgetter(position), grid)))
             if column.failures:
                 into = soft if field in SOFT else failed
-                for index in [i for i, hit in enumerate(converted) if hit.__class__ is _Failed]:
+                for index, failure in [(i, hit) for i, hit in enumerate(converted) if isinstance(hit, _Failed)]:
                     if field not in IGNORED:
-                        into.setdefault(index, {})[field] = converted[index].message
+                        into.setdefault(index, {})[field] = failure.message
                     converted[index] = None
             columns.append(converted)
         facts = self._facts
@@ -331,7 +332,7 @@ class Reader:
             facts(cells, failed.get(index), numbers[index], soft.get(index)) for index, cells in enumerate(zip(*columns))
         ]
 
-    def _facts(self, cells: list, failed: dict[int, str] | None, row: int, soft: dict[int, str] | None = None) -> Facts:
+    def _facts(self, cells: Sequence[Any], failed: dict[int, str] | None, row: int, soft: dict[int, str] | None = None) -> Facts:
         (case_id, order_id, buyer, product, sku, shipped_text, delivered_at, status, type_text, category, reason,
          paid, requested, shipping_fee, requested_at, override_text, platform_deadline, evidence,
          return_received_at, platform_risk, note) = cells
@@ -351,7 +352,7 @@ class Reader:
         if requested is None and case_type in NO_MONEY and not (failed and _REQUESTED in failed):
             requested = ZERO
         override = parse_decision(override_text) if override_text else None
-        problems = ()
+        problems: tuple[Problem, ...] = ()
         if (  # a quick test that nothing is wrong; it must catch everything _problems reports
             failed
             or case_id is None
@@ -359,8 +360,8 @@ class Reader:
             or product is None
             or (type_text and case_type is None)
             or (override_text and override is None)
-            or not closed
-            and (type_text is None or reason is None or paid is None or requested is None or requested_at is None)
+            or (not closed
+                and (type_text is None or reason is None or paid is None or requested is None or requested_at is None))
         ):
             problems = self._problems(cells, failed, row, closed, case_type, requested, override)
         return Facts(  # by position, in the order of Facts' fields: keywords cost almost a microsecond per row
@@ -369,7 +370,10 @@ class Reader:
             return_received_at, status, closed, bool(platform_risk), override, note, problems, gaps,
         )
 
-    def _gaps(self, row, soft, category, product, sku, delivered_at, shipped) -> dict[str, Problem] | None:
+    def _gaps(
+        self, row: int, soft: dict[int, str], category: str | None, product: str | None, sku: str | None,
+        delivered_at: datetime | None, shipped: bool | None,
+    ) -> dict[str, Problem] | None:
         """The facts needed only where a rule asks for them that this row lacks (``Facts.gaps``), each saying
         where to fill it in; ``None`` when it lacks none."""
         gaps: dict[str, Problem] = {}
@@ -402,7 +406,10 @@ class Reader:
                 gaps["delivered"] = Problem(here("delivered_at"), "签收时间", "登记表没有签收时间列")
         return gaps or None
 
-    def _problems(self, cells, failed, row, closed, case_type, requested, override) -> tuple[Problem, ...]:
+    def _problems(
+        self, cells: Sequence[Any], failed: dict[int, str] | None, row: int, closed: bool, case_type: CaseType | None,
+        requested: Decimal | None, override: Decision | None,
+    ) -> tuple[Problem, ...]:
         """The row's problems, in column order: cells that failed to convert, required cells left empty, words
         that are not in the vocabulary."""
         required = {"case_id", "order_id", "product"}
@@ -432,8 +439,8 @@ class Reader:
         return tuple(problems)
 
 
-@lru_cache(maxsize=None)
-def _when_in(tz: str):
+@cache
+def _when_in(tz: str) -> Callable[[object], datetime]:
     """The date-time converter for one time zone (one function per zone, so its results can be remembered)."""
 
     def when(value: object) -> datetime:

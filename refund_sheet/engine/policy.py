@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any, Literal, NamedTuple, TypeVar, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import defaults
@@ -32,6 +33,9 @@ from .vocab import (
     parse_yes_no,
     split_list,
 )
+
+_Entry = TypeVar("_Entry")  # what a text looks up: a Reason or a Category
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -141,9 +145,9 @@ class Policy:
     params: Params
     products: tuple[ProductMap, ...] = ()
     fingerprint: str = ""
-    _reason_index: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
-    _category_index: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
-    _memo: dict = field(default_factory=lambda: defaultdict(dict), compare=False, hash=False, repr=False)  # kind → memo
+    _reason_index: dict[str, Reason] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _category_index: dict[str, Category] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _memo: dict[str, Any] = field(default_factory=lambda: defaultdict(dict), compare=False, hash=False, repr=False)  # kind → memo
 
     def reason(self, text: str | None) -> Reason | None:
         """The policy's reason for a free-text 售后原因: exact name or alias first, then the longest name or
@@ -155,11 +159,13 @@ class Policy:
         (a Douyin path like 服饰内衣>女装>T恤 has none; 女装/服装 finds 服装)."""
         return self._lookup("category", text, self._category_index)
 
-    def _lookup(self, kind: str, text: str | None, index: dict):
+    def _lookup(self, kind: str, text: str | None, index: dict[str, _Entry]) -> _Entry | None:
         """Exact match of the normalised text, else the longest entry contained in it; remembered per text."""
         memo = self._memo[kind]
+        found: _Entry | None
         try:
-            return memo[text]
+            found = memo[text]
+            return found
         except KeyError:
             pass
         found = None
@@ -185,8 +191,10 @@ class Policy:
         contained in the name), then rows still waiting for one; remembered per (sku, name)."""
         memo = self._memo["product"]
         key = (sku, product)
+        found: ProductMap | None
         try:
-            return memo[key]
+            found = memo[key]
+            return found
         except KeyError:
             pass
         found = None
@@ -205,8 +213,10 @@ class Policy:
     def stage(self, name: str, case_type: CaseType | None) -> Stage | None:
         memo = self._memo["stage"]
         key = (name, case_type)
+        found: Stage | None
         try:
-            return memo[key]
+            found = memo[key]
+            return found
         except KeyError:
             pass
         found = memo[key] = next(
@@ -218,7 +228,7 @@ class Policy:
 # ---------------------------------------------------------------------------------------------- matching
 
 
-class _Unknown:
+class Unknown:
     """A fact the row does not have (no 类目, no 签收时间): a condition on it is neither true nor false."""
 
     __slots__ = ()
@@ -227,7 +237,7 @@ class _Unknown:
         return "UNKNOWN"
 
 
-UNKNOWN = _Unknown()
+UNKNOWN = Unknown()
 
 
 @dataclass(slots=True)
@@ -241,9 +251,9 @@ class Situation:
     type: CaseType
     group: ReasonGroup
     reason: str
-    delivered: bool | _Unknown
-    in_window: bool | None | _Unknown
-    category_ok: bool | None | _Unknown
+    delivered: bool | Unknown
+    in_window: bool | Unknown | None
+    category_ok: bool | Unknown | None
     evidence: bool
     risk: bool
     paid: Decimal
@@ -304,7 +314,7 @@ def _evaluate(rule: Rule, s: Situation) -> tuple[tuple[str, ...], tuple[str, ...
             continue
         if actual is None or actual != wanted:
             return None
-        held.append(f"{label}：{_yes(actual)}")  # type: ignore[arg-type]
+        held.append(f"{label}：{_yes(actual)}")
     if rule.max_amount is not None:
         if s.paid > rule.max_amount:
             return None
@@ -321,12 +331,12 @@ def first_match(policy: Policy, s: Situation) -> Hit | None:
     replaced by its place among the table's thresholds decides the match exactly; a batch has few such keys.
     The words of a held amount condition name the amount, so such a hit is rebuilt for each case.
     """
-    thresholds = policy._memo.get("thresholds")
+    thresholds: list[Decimal] | None = policy._memo.get("thresholds")
     if thresholds is None:
         thresholds = policy._memo["thresholds"] = sorted({r.max_amount for r in policy.rules if r.max_amount is not None})
     key = (s.type, s.group, s.reason, s.delivered, s.in_window, s.category_ok, s.evidence, s.risk, bisect_left(thresholds, s.paid))
-    memo = policy._memo["match"]
-    hit = memo.get(key, False)
+    memo: dict[tuple[object, ...], Hit | None] = policy._memo["match"]
+    hit: Hit | Literal[False] | None = memo.get(key, False)
     if hit is False:
         hit = memo[key] = _first_match(policy, s)
     if hit is not None and hit.rule.max_amount is not None:
@@ -362,7 +372,7 @@ def default_tables() -> dict[str, list[TableRow]]:
     return tables
 
 
-def policy_tables_from_grid(grid, sheet: str = "规则") -> dict[str, list[TableRow]]:
+def policy_tables_from_grid(grid: Iterable[Iterable[object]], sheet: str = "规则") -> dict[str, list[TableRow]]:
     """The policy tables in a sheet's values (rows of cells), found by their titles in column A.
 
     A table is its title row (the name alone in column A), a header row, then every row until the next title
@@ -421,8 +431,9 @@ class _Compiler:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def bad(self, cell: PolicyCell, header: str, message: str) -> None:
-        self.problems.append(Problem(cell.loc, header, message))
+    def bad(self, cell: PolicyCell | None, header: str, message: str) -> None:
+        """A problem at ``cell``; at the sheet's top when the row has no such cell."""
+        self.problems.append(Problem(cell.loc if cell is not None else Loc("规则", 1, "A"), header, message))
 
     @staticmethod
     def get(row: TableRow, header: str) -> PolicyCell | None:
@@ -460,7 +471,21 @@ class _Compiler:
             self.bad(cell, header, f"“{cell.text}” 应为 是 或 否")
         return value
 
-    def choices(self, row: TableRow, header: str, parse, choices, as_set=True):
+    @overload
+    def choices(
+        self, row: TableRow, header: str, parse: Callable[[str], _T | None], choices: Iterable[str],
+        as_set: Literal[True] = True,
+    ) -> frozenset[_T] | None: ...
+
+    @overload
+    def choices(
+        self, row: TableRow, header: str, parse: Callable[[str], _T | None], choices: Iterable[str],
+        as_set: Literal[False],
+    ) -> _T | None: ...
+
+    def choices(
+        self, row: TableRow, header: str, parse: Callable[[str], _T | None], choices: Iterable[str], as_set: bool = True
+    ) -> frozenset[_T] | _T | None:
         cell = self.get(row, header)
         if cell is None or not cell.text.strip():
             return None
@@ -563,12 +588,12 @@ class _Compiler:
                 self.bad(self.get(row, "参数"), "参数", f"未知参数“{name}”{did_you_mean(name, known)}")
         base = Params()
 
-        def num(name, low, high, default):
+        def num(name: str, low: int, high: int, default: Decimal | int) -> Decimal:
             row = by_name.get(name)
             value = self.number(row, "值", Decimal(low), Decimal(high)) if row else None
-            return default if value is None else value
+            return Decimal(default) if value is None else value
 
-        def txt(name, default):
+        def txt(name: str, default: str) -> str:
             row = by_name.get(name)
             return (self.text(row, "值") if row else "") or default
 
@@ -677,7 +702,7 @@ class _Compiler:
         return tuple(result)
 
 
-def _set_covers(a, b) -> bool:
+def _set_covers(a: AbstractSet[object] | None, b: AbstractSet[object] | None) -> bool:
     return a is None or (b is not None and b <= a)
 
 

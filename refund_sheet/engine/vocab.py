@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import difflib
-from functools import lru_cache
 import re
 import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
 
 from .model import CaseType, Decision, ReasonGroup
+
 
 def fold(text: str) -> str:
     """Fold full-width characters to half-width (（）→()), drop all spaces, lower-case ASCII.
@@ -24,7 +26,7 @@ def norm(text: str) -> str:
     return fold(text)
 
 
-def did_you_mean(value: str, choices, cutoff: float = 0.5) -> str:
+def did_you_mean(value: str, choices: Iterable[str], cutoff: float = 0.5) -> str:
     """``（是否是“服装”？）`` — "did you mean" — or "" when nothing is close."""
     return _did_you_mean(value, tuple(choices), cutoff)
 

@@ -10,10 +10,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from glob import escape as glob_escape
 from pathlib import Path
 

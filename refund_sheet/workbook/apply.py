@@ -61,7 +61,7 @@ def _header_style(tracker: Tracker) -> int | None:
     reg = tracker.register
     xml = reg.scan.top.get(reg.header_row, b"")
     style = None
-    for column, start, end in cells_of(xml):
+    for column, start, _end in cells_of(xml):
         if column <= reg.last_col:
             match = STYLE_IN_TAG.search(xml, start, xml.find(b">", start))
             style = int(match.group(1)) if match else 0

@@ -81,6 +81,7 @@ def build_tracker(rows: Sequence[dict[str, object]] = ()) -> Workbook:
     """A complete tracker: 退款登记 (with ``rows``, keyed by canonical key), 规则, 统计, 记录, 说明."""
     wb = Workbook()
     register = wb.active
+    assert register is not None  # a new Workbook has its one sheet
     register.title = REGISTER_SHEET
     policy = wb.create_sheet(POLICY_SHEET)
     from . import dashboard  # imports this module's styles

@@ -19,6 +19,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import stats
+from ..stats import CellValue
 from . import DATETIME_FORMAT, MONEY_FORMAT
 from .build import BOX, HEADER_FILL, HEADER_FONT, LOG_HEADERS, LOG_SHEET, STATS_SHEET, TABLE_TITLE_FONT, TITLE_FONT
 
@@ -79,7 +80,7 @@ def is_stale(wb: Workbook, plan: stats.Plan) -> bool:
     if STATS_SHEET not in wb.sheetnames:
         return True
     ws = wb[STATS_SHEET]
-    if len(ws._charts) != len(plan.charts):
+    if not isinstance(ws, Worksheet) or len(ws._charts) != len(plan.charts):  # type: ignore[attr-defined]  # private, unstubbed
         return True
     present = {
         (cell.row, cell.column): _normal(cell.value)
@@ -171,11 +172,14 @@ def _anchor(spec: stats.ChartSpec):
 def _chart(ws: Worksheet, spec: stats.ChartSpec):
     """A native chart over one table's columns: the category labels and one value column, with the header cell
     as the series name, so the chart follows the table when the numbers change."""
-    chart = LineChart() if spec.kind == "line" else BarChart()
+    chart: LineChart | BarChart
     if spec.kind == "bar":
-        chart.type = "bar"  # horizontal bars: long product names stay readable
-        chart.x_axis.scaling.orientation = "maxMin"  # first row on top, like the table
-        chart.gapWidth = 60
+        chart = bar = BarChart()
+        bar.type = "bar"  # horizontal bars: long product names stay readable
+        bar.x_axis.scaling.orientation = "maxMin"  # first row on top, like the table
+        bar.gapWidth = 60
+    else:
+        chart = LineChart()
     chart.title = spec.title
     chart.y_axis.title = spec.y_title
     chart.x_axis.delete = False  # openpyxl ≥ 3.1 hides axes unless told (Excel then shows no labels)
@@ -191,7 +195,7 @@ def _chart(ws: Worksheet, spec: stats.ChartSpec):
         series = chart.series[0]
         series.smooth = False  # a straight line between weeks: a curve would invent values in between
         series.marker.symbol = "circle"
-    chart.width, chart.height = CHART_WIDTH_CM, spec.rows * ROW_CM
+    chart.width, chart.height = CHART_WIDTH_CM, spec.rows * ROW_CM  # type: ignore[assignment]  # cm, a float; the stubs say int
     return chart
 
 
@@ -209,6 +213,7 @@ def scratch(stats_name: str | None = None, log_name: str | None = None, plan: st
         write_stats(wb, plan or empty_plan(), stats_name)
     if log_name:
         init_log(wb.create_sheet(log_name))
+    assert blank is not None  # a new Workbook has its one sheet
     wb.remove(blank)
     raw, out = io.BytesIO(), io.BytesIO()
     wb.save(raw)
@@ -233,7 +238,7 @@ def init_log(ws: Worksheet) -> None:
     ws.freeze_panes = "A2"
 
 
-def append_log(wb: Workbook, values: Sequence[object]) -> int:
+def append_log(wb: Workbook, values: Sequence[CellValue]) -> int:
     """Append one row to 记录 (creating the sheet with its header when the workbook has none); returns its row.
 
     Rows already there are never touched: the log is the merchant's evidence of what ran when.

@@ -6,7 +6,7 @@ LOG_TIME_FORMAT = DATETIME_FORMAT + ":ss"
 
 OUTPUT_FORMATS = {"amount": MONEY_FORMAT, "deadline": DATETIME_FORMAT, "checked_at": DATETIME_FORMAT}
 TYPED_FORMATS = {
-    **{k: MONEY_FORMAT for k in ("paid", "requested", "shipping_fee")},
-    **{k: DATETIME_FORMAT for k in ("delivered_at", "requested_at", "platform_deadline", "return_received_at")},
-    **{k: "@" for k in ("case_id", "order_id", "sku")},
+    **dict.fromkeys(("paid", "requested", "shipping_fee"), MONEY_FORMAT),
+    **dict.fromkeys(("delivered_at", "requested_at", "platform_deadline", "return_received_at"), DATETIME_FORMAT),
+    **dict.fromkeys(("case_id", "order_id", "sku"), "@"),
 }

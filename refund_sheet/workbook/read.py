@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.columns import BY_KEY, OUTPUT_COLUMNS, blank, column_letter, locate_header, map_headers, missing_required, used_width
+from ..engine.columns import (
+    BY_KEY,
+    OUTPUT_COLUMNS,
+    blank,
+    column_letter,
+    locate_header,
+    map_headers,
+    missing_required,
+    used_width,
+)
 from ..engine.policy import TableRow, policy_tables_from_grid
 from ..errors import WorkbookError
 from ..stats import STATS_TITLE
@@ -141,7 +150,7 @@ class Tracker:
         )
         self.rows = self._register_rows()
         self.grids.forget(self.register.sheet)  # the rows above hold what a run needs of it
-        self.old = {number: values for number, values in self.rows}
+        self.old = dict(self.rows)
 
     # -- the register
 

@@ -17,25 +17,35 @@ styles it needs) and written in one pass into a new zip:
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-import queue
-import threading
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 from xml.sax.saxutils import escape, unescape
 
 from ..engine.columns import column_letter
 from ..errors import WorkbookError
-from .package import CELL_REF
-from .package import column_index as column_of
 from .package import (
-    CONTENT_TYPES, OFFICE_REL, REL_CALC_CHAIN, REL_WORKSHEET, ROW_NUMBER, Package, TableInfo, cells_of, range_ref, rels_name,
-    relative, sheet_stream,
+    CELL_REF,
+    CONTENT_TYPES,
+    OFFICE_REL,
+    REL_CALC_CHAIN,
+    REL_WORKSHEET,
+    ROW_NUMBER,
+    Package,
+    TableInfo,
+    cells_of,
+    column_index as column_of,
+    range_ref,
+    relative,
+    rels_name,
+    sheet_stream,
 )
 
 ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -255,7 +265,7 @@ def cell_xml(ref: bytes, style: int, value: object, date1904: bool = False) -> b
     if kind is str:
         if not value:
             return b'<c r="%s"%s/>' % (ref, s) if style else b""
-        return b'<c r="%s"%s t="inlineStr"><is>' % (ref, s) + text_xml(value) + b"</is></c>"
+        return b'<c r="%s"%s t="inlineStr"><is>' % (ref, s) + text_xml(value) + b"</is></c>"  # type: ignore[arg-type]  # kind is str
     if value is None:
         return b'<c r="%s"%s/>' % (ref, s) if style else b""
     if kind is Decimal or kind is int:
@@ -280,18 +290,18 @@ class BulkRows(Mapping[int, dict[int, Put]]):
     output values stay the dicts it computed (a million rows of cells held as Puts would cost a gigabyte)."""
 
     def __init__(self, values: Mapping[int, Mapping[str, object]], places: Sequence[tuple[str, int, str | None]]):
-        self.values, self.places = values, tuple(places)  # row → key → value; (key, column, number format)
+        self.by_row, self.places = values, tuple(places)  # row → key → value; (key, column, number format)
         self.columns = tuple(column for _, column, _ in places)
 
     def __getitem__(self, row: int) -> dict[int, Put]:
-        values = self.values[row]
+        values = self.by_row[row]
         return {column: Put(values[key], fmt) for key, column, fmt in self.places if key in values}
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self.values)
+        return iter(self.by_row)
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.by_row)
 
 
 @dataclass
@@ -309,7 +319,7 @@ class SheetEdit:
     def row(self, row: int) -> dict[int, Put]:
         """Every cell written in ``row`` (one put by hand wins over the bulk's)."""
         own = self.cells.get(row)
-        if self.bulk is None or row not in self.bulk.values:
+        if self.bulk is None or row not in self.bulk.by_row:
             return own or {}
         cells = self.bulk[row]
         if own:
@@ -463,8 +473,8 @@ class SheetWriter:
                 yield xml
             else:
                 if w < len(waiting):  # rows below every row of the sheet: they look like the last one
-                    number = _number_of(last_xml)
-                    last_styles = styles_of(last_xml) if number and number > self.edit.header_row else {}
+                    last_number = _number_of(last_xml)
+                    last_styles = styles_of(last_xml) if last_number and last_number > self.edit.header_row else {}
                     for number in waiting[w:]:
                         yield self._new_row(number, row_of(number), last_styles)
                 yield xml
@@ -473,7 +483,7 @@ class SheetWriter:
 def styles_of(row_xml: bytes) -> dict[int, int]:
     """column → style id of each styled cell of a row."""
     styles = {}
-    for column, start, end in cells_of(row_xml):
+    for column, start, _end in cells_of(row_xml):
         match = STYLE_ATTR.search(row_xml, start, row_xml.find(b">", start))
         if match:
             styles[column] = int(match.group(1))
@@ -507,6 +517,7 @@ def table_with(xml: bytes, info: TableInfo, last_row: int | None = None, new_col
         close = out.rfind(b"</tableColumns>")
         out = out[:close] + added + out[close:]
         section = re.search(rb"<tableColumns\b[^>]*>", out)
+        assert section is not None  # </tableColumns> was found just above
         out = out[: section.start()] + _set(section.group(0), b"count", str(len(ids) + len(new_columns))) + out[section.end() :]
     return out
 

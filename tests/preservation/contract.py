@@ -64,7 +64,7 @@ def related(pkg: Package, part: str, seen: set[str]) -> None:
     if rels in pkg.entries:
         seen.add(rels)
     for kind, target in pkg.targets(part).values():
-        if kind.endswith("/hyperlink") or kind.endswith("/image"):
+        if kind.endswith(("/hyperlink", "/image")):
             continue
         related(pkg, target, seen)
 
@@ -130,7 +130,7 @@ def minimal_edit_problems(a: dict[str, bytes], b: dict[str, bytes]) -> list[str]
             continue
         old, new = a[part].decode(), b[part].decode()
         kept = set(re.findall(element, old))
-        stripped = re.sub(element, lambda m: m.group(0) if m.group(0) in kept else "", new)
+        stripped = re.sub(element, lambda m, kept=kept: m.group(0) if m.group(0) in kept else "", new)
         if stripped != old:
             problems.append(f"{part}: edited beyond inserting new entries {first_difference(old, stripped)}")
     return problems
@@ -240,7 +240,7 @@ def register_problems(before: bytes, after: bytes, command: str) -> list[str]:
 
     shared = shared_of(a)
     table_xml = a[own.register_tables[0]].decode() if own.register_tables else ""
-    t_first_col, header_row, t_last_col, t_last_row = table_range(table_xml) if table_xml else (1, 1, 1, 1)
+    t_first_col, header_row, t_last_col, _t_last_row = table_range(table_xml) if table_xml else (1, 1, 1, 1)
     rows_a, rows_b = rows_of(data_a), rows_of(data_b)
     header = {col: cell_text(raw, shared) for col, raw in rows_a.get(header_row, Row(0, "", {})).cells.items()}
     free = {col for col, text in header.items() if text in OUTPUT_HEADERS}

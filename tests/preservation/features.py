@@ -13,9 +13,9 @@ import struct
 import subprocess
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from package import (
     CT,
@@ -27,7 +27,6 @@ from package import (
     NS_X14AC,
     NS_XDR,
     NS_XM,
-    REL,
     WORKBOOK_ORDER,
     Package,
     column_letter,

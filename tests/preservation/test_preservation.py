@@ -26,12 +26,12 @@ from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import contract  # noqa: E402
-from douyin import CASES, export_row, write_export  # noqa: E402
-from features import FEATURES, REGISTER, Package  # noqa: E402
+import contract
+from douyin import CASES, export_row, write_export
+from features import FEATURES, REGISTER, Package
 
-from refund_sheet import service  # noqa: E402
-from refund_sheet.cli import main  # noqa: E402
+from refund_sheet import service
+from refund_sheet.cli import main
 
 BUILT_AT = datetime(2026, 11, 20, 12, 0)
 CHECK_AT = "2026-11-21 12:00"  # a day later: deadlines, SLA states and 检查时间 change, so check saves
@@ -81,7 +81,7 @@ def fixtures(folder, base) -> dict[str, Path | BaseException]:
             pkg = Package(base)
             feature.build(pkg)
             built[feature.name] = pkg.save(out / f"fixture-{feature.name}{pkg.suffix}")
-        except Exception as error:  # noqa: BLE001 — reported by the feature's own tests
+        except Exception as error:  # reported by the feature's own tests
             built[feature.name] = error
     return built
 
@@ -114,7 +114,7 @@ def runs(folder, fixtures, export) -> dict[tuple[str, str], Path | BaseException
                 continue
             try:
                 done[name, command] = run_command(command, fixture, work, export)[0]
-            except BaseException as error:  # noqa: BLE001
+            except BaseException as error:
                 done[name, command] = error
     return done
 
