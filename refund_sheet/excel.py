@@ -196,7 +196,7 @@ def update_stats(book) -> None:
     written to the register), keeping the merchant's 订单数 lines: what ``service.refresh_stats`` does to a
     saved file, as values and number formats written in a few whole-block writes. Charts are not drawn here
     (see ``write_stats``)."""
-    from .workbook.build import LOG_SHEET, STATS_SHEET
+    from .workbook.read import LOG_SHEET, STATS_SHEET
 
     sheet = _register(book)
     grid = read_grid(sheet)
@@ -392,7 +392,7 @@ def import_cell(value: object) -> object:
 def _log_target(book) -> tuple[int, bool] | None:
     """Where the next 记录 row goes, read before anything is written: (last filled row, header present), or None
     when the workbook has no 记录 sheet. One range read."""
-    from .workbook.build import LOG_HEADERS, LOG_SHEET
+    from .workbook.read import LOG_HEADERS, LOG_SHEET
 
     if LOG_SHEET not in book.sheet_names:
         return None
@@ -405,7 +405,7 @@ def _log_target(book) -> tuple[int, bool] | None:
 def _append_log(book, target: tuple[int, bool] | None, values) -> None:
     """Append one row to 记录 in one write (the header too when the sheet has none; the sheet too when missing).
     Rows already there are never written, as with the headless ``dashboard.append_log``."""
-    from .workbook.build import LOG_HEADERS, LOG_SHEET
+    from .workbook.read import LOG_HEADERS, LOG_SHEET
 
     if target is None:
         sheet, (last, header) = book.sheets.add(LOG_SHEET, after=book.sheets[-1]), (0, False)

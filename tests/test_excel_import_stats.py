@@ -13,7 +13,7 @@ from douyin import CASES, export_row, tracker_for_export, write_export
 from fake_excel import Book, Formula, parse_cell
 
 from refund_sheet import excel, service, stats
-from refund_sheet.workbook.build import LOG_HEADERS
+from refund_sheet.workbook.read import LOG_HEADERS
 
 
 @pytest.fixture

@@ -26,9 +26,9 @@ from ..engine.columns import INPUT_COLUMNS, OUTPUT_COLUMNS
 from ..engine.layout import FIRST_TITLE_ROW, SPARE_ROWS, policy_layout
 from ..engine.model import CaseType, Decision, Sla
 from . import DATETIME_FORMAT, MONEY_FORMAT, POLICY_SHEET, REGISTER_SHEET
-from .read import LOG_HEADERS
+from .read import LOG_SHEET
 
-STATS_SHEET, LOG_SHEET, HELP_SHEET = "统计", "记录", "说明"
+HELP_SHEET = "说明"
 TABLE_NAME = "售后登记"
 FIXED_TIME = "2026-01-01T00:00:00Z"
 FIXED_ZIP_TIME = (2026, 1, 1, 0, 0, 0)

@@ -21,7 +21,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .. import stats
 from ..stats import CellValue
 from . import DATETIME_FORMAT, MONEY_FORMAT
-from .build import BOX, HEADER_FILL, HEADER_FONT, LOG_HEADERS, LOG_SHEET, STATS_SHEET, TABLE_TITLE_FONT, TITLE_FONT
+from .build import BOX, HEADER_FILL, HEADER_FONT, TABLE_TITLE_FONT, TITLE_FONT
+from .read import LOG_HEADERS, LOG_SHEET, STATS_SHEET
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 LABEL_FILL = PatternFill("solid", fgColor="DDEBF7")
