@@ -376,3 +376,31 @@ def test_cell_text_is_cut_to_excels_limit_in_utf16_units():
         cut = cell_text(text)
         assert len(cut.encode("utf-16-le")) // 2 <= EXCEL_MAX_TEXT and cut.endswith("…")
     assert cell_text("😀" * 100) == "😀" * 100
+
+
+def test_rows_an_import_adds_get_the_tables_calculated_column(tmp_path):
+    """净损失, a column of the merchant's with a calculated-column formula: new cases get it as Excel would give it
+    to a row typed into the Table, so the merchant's totals over that column count them."""
+    from douyin import CASES, write_export
+
+    path = small(tmp_path)
+    formula = "售后登记[[#This Row],[申请金额]]"
+    column = f'<tableColumn id="32" name="净损失"><calculatedColumnFormula>{formula}</calculatedColumnFormula></tableColumn>'
+    patch_part(path, "xl/tables/table1.xml", lambda xml: re.sub(
+        rb'<tableColumns count="31">(.*)</tableColumns>', lambda m: b'<tableColumns count="32">' + m.group(1) + column.encode() + b"</tableColumns>",
+        xml.replace(b'ref="A1:AE21"', b'ref="A1:AF21"'), flags=re.S))
+    header = '<c r="AF1" t="inlineStr"><is><t>净损失</t></is></c>'.encode()
+
+    def add_column(xml):
+        xml = re.sub(rb'(<row r="1"[^>]*>.*?)</row>', lambda m: m.group(1) + header + b"</row>", xml, count=1, flags=re.S)
+        for row in range(2, 22):
+            cell = f"<c r=\"AF{row}\"><f>{formula}</f><v>1</v></c>".encode()
+            xml = re.sub(rb'(<row r="%d"[^>]*>.*?)</row>' % row, lambda m, c=cell: m.group(1) + c + b"</row>", xml, count=1, flags=re.S)
+        return xml
+
+    patch_part(path, REGISTER, add_column)
+    plan = service.import_file(write_export(tmp_path / "e.csv", CASES), path)
+    after = cells(parts(path)[REGISTER])
+    assert len(plan.appends) == 3
+    assert all(f"<f>{formula}</f>".encode() in after[f"AF{row}"] for row in (22, 23, 24))
+    assert openpyxl.load_workbook(path)["退款登记"].tables["售后登记"].ref == "A1:AF24"

@@ -15,7 +15,7 @@ from ..errors import WorkbookError
 from .formats import LOG_TIME_FORMAT, OUTPUT_FORMATS, TYPED_FORMATS
 from .package import STYLE_IN_TAG, bounds, cells_of, range_ref
 from .read import LOG_HEADERS, MAX_ROW, Tracker
-from .write import BulkRows, PackageEdit, SheetEdit, ToolSheet, styles_of
+from .write import BulkRows, Formula, PackageEdit, SheetEdit, ToolSheet, styles_of
 
 DIMENSION_REF = re.compile(rb'<dimension\b[^>]*\bref="([^"]*)"')
 
@@ -127,6 +127,7 @@ def apply_merge(edit: PackageEdit, tracker: Tracker, plan) -> None:
         for key, value in record.items():
             put(next_row, key, value)
         next_row += 1
+    _fill_calculated_columns(sheet, reg, first_new=next_row - len(plan.appends), last=next_row - 1)
     if next_row - 1 > MAX_ROW:
         raise WorkbookError(f"{reg.sheet} 已到 Excel 的最后一行，放不下 {len(plan.appends)} 个新售后单：请把旧的已完结单另存后再导入，文件未改动")
     table = reg.table
@@ -135,6 +136,20 @@ def apply_merge(edit: PackageEdit, tracker: Tracker, plan) -> None:
             raise WorkbookError(f"{reg.sheet} 的表格有汇总行，新的售后单无法追加到表格中：请先关闭汇总行再导入，文件未改动")
         edit.set_table(table, last_row=next_row - 1)
     _grow_dimension(edit, tracker)
+
+
+def _fill_calculated_columns(sheet: SheetEdit, reg, first_new: int, last: int) -> None:
+    """A Table column the merchant gave a calculated-column formula gets it in the rows an import adds, as Excel
+    does when a row is typed into the Table (without it the merchant's totals over that column would miss them)."""
+    table = reg.table
+    if table is None or not table.formulas or last < first_new:
+        return
+    first_col = table.bounds[1]
+    for row in range(first_new, last + 1):
+        for offset, formula in table.formulas:
+            column = first_col + offset
+            if (row, column) not in reg.scan.formulas and column not in sheet.row(row):
+                sheet.put(row, column, Formula(formula))
 
 
 def add_products(edit: PackageEdit, tracker: Tracker, products) -> str:

@@ -117,6 +117,7 @@ class TableInfo:
     header_rows: int
     totals_rows: int
     columns: tuple[str, ...]
+    formulas: tuple[tuple[int, str], ...] = ()  # (0-based column in the Table, calculated-column formula)
 
     @property
     def bounds(self) -> tuple[int, int, int, int]:
@@ -200,11 +201,17 @@ class Package:
             if part not in self.names:
                 continue
             root = _xml(self.read(part), part)
-            columns = tuple(c.get("name", "") for c in root.iterfind("m:tableColumns/m:tableColumn", NS))
+            elements = list(root.iterfind("m:tableColumns/m:tableColumn", NS))
+            columns = tuple(c.get("name", "") for c in elements)
+            formulas = tuple(
+                (i, formula.text or "")
+                for i, c in enumerate(elements)
+                if (formula := c.find("m:calculatedColumnFormula", NS)) is not None and formula.get("array") != "1"
+            )
             found.append(
                 TableInfo(
                     part, root.get("ref", "A1"), int(root.get("headerRowCount", "1")),
-                    int(root.get("totalsRowCount", "0") or 0), columns,
+                    int(root.get("totalsRowCount", "0") or 0), columns, formulas,
                 )
             )
         return found

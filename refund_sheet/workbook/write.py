@@ -224,6 +224,10 @@ class Styles:
 # ------------------------------------------------------------------------------------------------ cells
 
 
+class Formula(str):
+    """A formula a run writes on purpose (a Table's calculated column in a row it adds), never customer text."""
+
+
 class Put(NamedTuple):
     """One cell to write: its value, the number format it needs, and a style to use instead of the cell's own.
     (A named tuple: a run makes one per output cell, a million and more on a big register.)"""
@@ -262,6 +266,8 @@ def cell_xml(ref: bytes, style: int, value: object, date1904: bool = False) -> b
     An empty value keeps only a styled empty cell (nothing at all when the cell has no style)."""
     s = b' s="%d"' % style if style else b""
     kind = type(value)
+    if kind is Formula:
+        return b'<c r="%s"%s><f>%s</f></c>' % (ref, s, escape(value).encode())
     if kind is str:
         if not value:
             return b'<c r="%s"%s/>' % (ref, s) if style else b""
