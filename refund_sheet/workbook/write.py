@@ -266,7 +266,7 @@ def cell_xml(ref: bytes, style: int, value: object, date1904: bool = False) -> b
     An empty value keeps only a styled empty cell (nothing at all when the cell has no style)."""
     s = b' s="%d"' % style if style else b""
     kind = type(value)
-    if kind is Formula:
+    if kind is Formula and isinstance(value, Formula):  # the second test only tells mypy what the first did
         return b'<c r="%s"%s><f>%s</f></c>' % (ref, s, escape(value).encode())
     if kind is str:
         if not value:
