@@ -404,7 +404,7 @@ def _log_target(book) -> tuple[int, bool] | None:
 
 def _append_log(book, target: tuple[int, bool] | None, values) -> None:
     """Append one row to 记录 in one write (the header too when the sheet has none; the sheet too when missing).
-    Rows already there are never written, as with the headless ``dashboard.append_log``."""
+    Rows already there are never written, as with the headless ``workbook.apply.append_log``."""
     from .workbook.read import LOG_HEADERS, LOG_SHEET
 
     if target is None:

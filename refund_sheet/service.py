@@ -301,27 +301,42 @@ def dashboard_of(tracker, policy: Policy, now: datetime, evaluation: Evaluation 
     otherwise the register is judged again without replies (a selection run still gets a dashboard of the whole
     register). Only closed cases' 退款金额 is read from the rows, and a run never changes it.
     """
-    from . import stats
-
     reg = tracker.register
     if rows is None or evaluation is None:
         rows = tracker.rows
         evaluation = evaluate(reg.headers, rows, reg.sheet, policy, now, None, reg.letters())
     by_row = dict(rows)
+    return board_from(reg.headers, lambda n: by_row.get(n, ()), evaluation, tracker.stats_grid(), policy, now,
+                      tracker.stats_charts())
+
+
+def board_from(
+    headers: Sequence[object],
+    values_of: Callable[[int], Sequence[object]],
+    evaluation: Evaluation,
+    stats_grid: Sequence[Sequence[object]],
+    policy: Policy,
+    now: datetime,
+    charts: int | None = None,
+) -> Board:
+    """The dashboard of a judged register (``values_of`` gives a sheet row's cells), keeping the 订单数 lines of
+    ``stats_grid`` (统计's values), and whether 统计 — those values and, when known, its ``charts`` count — already
+    shows it. Shared by the file path and the 更新统计 button."""
+    from . import stats
+
     amounts, answered = stats.register_extras(
-        reg.headers, [(n, by_row.get(n, ())) for n in evaluation.rows], policy.params.timezone
+        list(headers), [(n, values_of(n)) for n in evaluation.rows], policy.params.timezone
     )
-    stats_grid = tracker.stats_grid()
     board = stats.compute(
         evaluation.facts, evaluation.verdicts, now, orders=stats.order_lines(stats_grid), amounts=amounts,
         answered=answered,
     )
     plan = stats.plan(board)
     shown, wanted = _grid_content(stats_grid), _grid_content(plan.content())
-    charts = tracker.stats_charts() != len(plan.charts)
+    other_charts = charts is not None and charts != len(plan.charts)
     clock = _clock_cells(plan)
-    moved = charts or _without(shown, clock) != _without(wanted, clock)
-    return Board(board, plan, charts or shown != wanted, moved)
+    moved = other_charts or _without(shown, clock) != _without(wanted, clock)
+    return Board(board, plan, other_charts or shown != wanted, moved)
 
 
 def _clock_cells(plan) -> set[tuple[int, int]]:
@@ -626,14 +641,6 @@ def merge_grid(
     return GridMerge(plan, header_row, found, last + 1)
 
 
-def orders_of_grid(grid: Sequence[Sequence[object]]) -> list[tuple[object, object]]:
-    """The 订单数 lines the merchant typed on 统计, from its values (``workbook.dashboard.read_orders`` for a
-    grid): from the 商品或周 | 订单数 header row to the next table's title, blank lines skipped."""
-    from . import stats
-
-    return stats.order_lines(grid)
-
-
 def board_of_grid(
     grid: Sequence[Sequence[object]],
     stats_grid: Sequence[Sequence[object]],
@@ -645,20 +652,10 @@ def board_of_grid(
     """The dashboard of a register grid, keeping the 订单数 lines of ``stats_grid`` (统计's values, empty when
     there is no such sheet): what ``refresh_stats`` computes, for the 更新统计 button. The register is judged
     without replies; ``Board.stale`` is False when ``stats_grid`` already shows the plan (run time aside)."""
-    from . import stats
-
     now = now or now_in(policy.params.timezone)
     result = check_grid(grid, policy, now, sheet=sheet)
-    evaluation = result.evaluation
-    amounts, answered = stats.register_extras(
-        list(grid[result.header_row]), [(n, grid[n - 1]) for n in evaluation.rows], policy.params.timezone
-    )
-    board = stats.compute(
-        evaluation.facts, evaluation.verdicts, now, orders=orders_of_grid(stats_grid), amounts=amounts,
-        answered=answered,
-    )
-    plan = stats.plan(board)
-    return result, Board(board, plan, _grid_content(stats_grid) != _grid_content(plan.content()))
+    board = board_from(grid[result.header_row], lambda n: grid[n - 1], result.evaluation, stats_grid, policy, now)
+    return result, board
 
 
 def _grid_content(source) -> dict[tuple[int, int], object]:

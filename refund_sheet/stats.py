@@ -118,7 +118,7 @@ def compute(
     Args:
         facts, verdicts: one per case, in the same order (``service.Evaluation``).
         now: the time of the check; open cases' waiting hours are measured to it.
-        orders: the (商品或周, 订单数) lines of the 订单数 table, as typed (``workbook.dashboard.read_orders``).
+        orders: the (商品或周, 订单数) lines of the 订单数 table, as typed (``order_lines`` of 统计's values).
         amounts: the 退款金额 already in the sheet per case (closed cases keep it); ``register_extras`` reads it.
         answered: per case, when the merchant answered, if the register has such a column.
     """

@@ -1,13 +1,13 @@
-"""Writing the dashboard (统计) and the audit log (记录) with openpyxl.
+"""The dashboard (统计) and the audit log's header (记录) built with openpyxl, in a new tracker or in a scratch
+workbook whose sheets the package writer takes over (``scratch``).
 
-统计 is rebuilt whole from a ``stats.Plan`` (values, styles, native charts); only the merchant's 订单数 lines are
-carried over, read back before the rebuild. 记录 only ever gets a row appended: older rows are never rewritten.
+统计 is laid out whole from a ``stats.Plan`` (values, styles, native charts), the merchant's 订单数 lines included
+(read from the sheet before the rebuild). Lines are appended to 记录 by ``apply.append_log``, never rewritten.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from openpyxl.chart import BarChart, LineChart, Reference
@@ -19,8 +19,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import stats
-from ..stats import CellValue
-from . import DATETIME_FORMAT, MONEY_FORMAT
+from . import MONEY_FORMAT
 from .build import BOX, HEADER_FILL, HEADER_FONT, TABLE_TITLE_FONT, TITLE_FONT
 from .read import LOG_HEADERS, LOG_SHEET, STATS_SHEET
 
@@ -50,47 +49,6 @@ LOG_WIDTHS = (18, 30, 26, 9, 9, 60, 9, 18)
 def empty_plan() -> stats.Plan:
     """统计 of a tracker with no cases yet (``refund-sheet new``): KPIs at zero and the empty 订单数 table."""
     return stats.plan(stats.compute([], []))
-
-
-def read_orders(wb: Workbook) -> list[tuple[object, object]]:
-    """The (商品或周, 订单数) lines the merchant typed on 统计, as typed, so a rebuild keeps them.
-
-    The table is found by its header row (商品或周 | 订单数) and runs until the next table's title, so lines
-    typed into the spare rows, or into rows the merchant inserted, are all kept.
-    """
-    if STATS_SHEET not in wb.sheetnames:
-        return []
-    return stats.order_lines(wb[STATS_SHEET].iter_rows(min_col=1, max_col=2, values_only=True))
-
-
-def _normal(value: object) -> object:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float, Decimal)):
-        return round(float(value), 6)
-    if isinstance(value, datetime):
-        return value.replace(microsecond=0)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    return value
-
-
-def is_stale(wb: Workbook, plan: stats.Plan) -> bool:
-    """True when 统计 does not already show exactly ``plan`` (its run time aside): a missing sheet, another
-    value anywhere on it, or another number of charts. An identical rebuild is not a change."""
-    if STATS_SHEET not in wb.sheetnames:
-        return True
-    ws = wb[STATS_SHEET]
-    if not isinstance(ws, Worksheet) or len(ws._charts) != len(plan.charts):  # type: ignore[attr-defined]  # private, unstubbed
-        return True
-    present = {
-        (cell.row, cell.column): _normal(cell.value)
-        for cells in ws.iter_rows()
-        for cell in cells
-        if cell.value not in (None, "") and (cell.row, cell.column) != stats.SUBTITLE_CELL
-    }
-    wanted = {pos: _normal(value) for pos, value in plan.content().items()}
-    return present != wanted
 
 
 def write_stats(wb: Workbook, plan: stats.Plan, name: str = STATS_SHEET) -> Worksheet:
@@ -237,28 +195,3 @@ def init_log(ws: Worksheet) -> None:
     for col, width in enumerate(LOG_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = "A2"
-
-
-def append_log(wb: Workbook, values: Sequence[CellValue]) -> int:
-    """Append one row to 记录 (creating the sheet with its header when the workbook has none); returns its row.
-
-    Rows already there are never touched: the log is the merchant's evidence of what ran when.
-    """
-    if LOG_SHEET in wb.sheetnames:
-        ws = wb[LOG_SHEET]
-    else:
-        ws = wb.create_sheet(LOG_SHEET)
-        init_log(ws)
-    if all(ws.cell(1, col).value in (None, "") for col in range(1, len(LOG_HEADERS) + 1)):
-        init_log(ws)
-    last = ws.max_row
-    while last > 1 and all(v in (None, "") for v in next(ws.iter_rows(min_row=last, max_row=last, values_only=True))):
-        last -= 1
-    row = last + 1
-    for col, value in enumerate(values, start=1):
-        cell = ws.cell(row, col, value)
-        if isinstance(value, str):
-            cell.data_type = "s"
-        elif isinstance(value, datetime):
-            cell.number_format = DATETIME_FORMAT + ":ss"
-    return row
