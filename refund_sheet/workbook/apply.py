@@ -37,11 +37,6 @@ def _register(edit: PackageEdit, tracker: Tracker) -> SheetEdit:
     return edit.sheet(reg.part, reg.scan.col_styles, reg.header_row)
 
 
-def _grow_dimension(edit: PackageEdit, tracker: Tracker) -> None:
-    """Make the register's <dimension> cover what the run writes (left alone when it already does)."""
-    grow_dimension(edit, tracker.register.part, tracker.register.scan.head)
-
-
 def grow_dimension(edit: PackageEdit, part: str, head: bytes) -> None:
     """Make a sheet's <dimension> (in ``head``, the XML before its rows) cover what the run writes there."""
     match = DIMENSION_REF.search(head)
@@ -104,7 +99,7 @@ def write_outputs(
             if column not in sheet.row(row):  # left behind would point at a formula that is gone
                 sheet.put(row, column, None)
         edit.drop_calc_chain()
-    _grow_dimension(edit, tracker)
+    grow_dimension(edit, reg.part, reg.scan.head)
 
 
 def apply_merge(edit: PackageEdit, tracker: Tracker, plan) -> None:
@@ -135,7 +130,7 @@ def apply_merge(edit: PackageEdit, tracker: Tracker, plan) -> None:
         if table.totals_rows:
             raise WorkbookError(f"{reg.sheet} 的表格有汇总行，新的售后单无法追加到表格中：请先关闭汇总行再导入，文件未改动")
         edit.set_table(table, last_row=next_row - 1)
-    _grow_dimension(edit, tracker)
+    grow_dimension(edit, reg.part, reg.scan.head)
 
 
 def _fill_calculated_columns(sheet: SheetEdit, reg, first_new: int, last: int) -> None:
@@ -157,7 +152,7 @@ def add_products(edit: PackageEdit, tracker: Tracker, products) -> str:
     sheet's values); returns the rows filled, ``规则!A47:A52``, or "" when nothing was written. A new cell looks
     like the cell above it (the table's borders); IDs and names are text."""
     from ..imports import product_cells
-    from .package import scan_sheet, sheet_stream
+    from .package import scan_sheet
     from .read import POLICY_SHEET
 
     sheet = tracker.package.sheet(POLICY_SHEET)
@@ -166,17 +161,13 @@ def add_products(edit: PackageEdit, tracker: Tracker, products) -> str:
     cells, where = product_cells(tracker.grids.grid(POLICY_SHEET), products)
     if not cells:
         return where
-    scan = scan_sheet(tracker.package.stream(sheet.part))
-    wanted = {row - 1 for row, _, _ in cells}
-    above: dict[int, dict[int, int]] = {}
-    for kind, number, xml in sheet_stream(tracker.package.stream(sheet.part)):
-        if kind == "row" and number in wanted:
-            above[number] = styles_of(xml)
+    scan = scan_sheet(tracker.package.stream(sheet.part), keep=frozenset(row - 1 for row, _, _ in cells))
     rules = edit.sheet(sheet.part, scan.col_styles)
     for row, col, text in cells:
         if scan.merged_over(row, col):
             raise WorkbookError(f"{POLICY_SHEET}!{column_letter(col)}{row}（商品）在合并单元格中，无法写入新商品：请取消合并后再导入，文件未改动")
-        rules.put(row, col, cell_text(text), style=above.get(row - 1, {}).get(col))
+        above = styles_of(scan.top.get(row - 1, b""))  # the row above, whose borders the table's cells have
+        rules.put(row, col, cell_text(text), style=above.get(col))
     grow_dimension(edit, sheet.part, scan.head)
     return where
 

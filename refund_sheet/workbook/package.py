@@ -142,9 +142,6 @@ class Package:
         self._small: dict[str, bytes] = {}
         self._rels: dict[str, list[Rel]] = {}
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._small or name in set(self.names)
-
     def read(self, name: str) -> bytes:
         """A part's bytes (kept: call it for small parts only)."""
         if name not in self._small:
@@ -334,6 +331,7 @@ class SheetScan:
     formulas: set[tuple[int, int]] = field(default_factory=set)  # cells holding a formula (kept only if asked)
     shared: set[tuple[int, int]] = field(default_factory=set)  # of those, the ones in a shared (filled-down) formula
     top: dict[int, bytes] = field(default_factory=dict)  # the XML of the first rows (the header is among them)
+    # and of the rows a caller asked to keep
 
     def used_from(self, row: int) -> int:
         """The rightmost column holding a value or formula at or below ``row`` (0 when none)."""
@@ -349,9 +347,10 @@ class SheetScan:
         return None
 
 
-def scan_sheet(chunks: Iterator[bytes], formula_cols: set[int] | None = None) -> SheetScan:
+def scan_sheet(chunks: Iterator[bytes], formula_cols: set[int] | None = None, keep: frozenset[int] = frozenset()) -> SheetScan:
     """Scan a worksheet once: head and tail, last rows, error cells, the rightmost used column per row, the merged
-    ranges, the columns' default styles, and (for ``formula_cols``) which cells hold a formula."""
+    ranges, the columns' default styles, (for ``formula_cols``) which cells hold a formula, and the XML of the
+    first rows and of the rows in ``keep``."""
     scan = SheetScan()
     for kind, number, xml in sheet_stream(chunks):
         if kind == "head":
@@ -373,7 +372,7 @@ def scan_sheet(chunks: Iterator[bytes], formula_cols: set[int] | None = None) ->
                     "请在 Excel 或 WPS 中打开并保存一次后再运行，文件未改动"
                 )
             scan.last_any_row = number
-            if number <= TOP_ROWS:
+            if number <= TOP_ROWS or number in keep:
                 scan.top[number] = xml
             if b"<c" not in xml:
                 continue

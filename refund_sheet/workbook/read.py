@@ -90,10 +90,10 @@ class Grids:
             self._cache[name] = _read_sheet(self.book, name)
         return self._cache[name]
 
-    def grid(self, name: str, width: int | None = None) -> list[list[object]]:
+    def grid(self, name: str) -> list[list[object]]:
         """The sheet as a list of rows (row 1 first), blank rows as empty lists."""
         rows = self.rows(name) if name in self.names else {}
-        return [list(rows.get(n, []))[:width] for n in range(1, max(rows, default=0) + 1)]
+        return [list(rows.get(n, [])) for n in range(1, max(rows, default=0) + 1)]
 
     def forget(self, name: str) -> None:
         self._cache.pop(name, None)
@@ -158,7 +158,7 @@ class Tracker:
         """The register: on sheet 退款登记, else the first sheet whose header row has the required columns."""
         sheets = self.package.sheets()
         ordered = sorted(sheets, key=lambda s: s.name != REGISTER_SHEET)
-        best: tuple[str, int, list[object], dict[str, int]] | None = None
+        best: tuple[str, dict[str, int], str] | None = None  # the sheet coming closest, its columns, what it lacks
         for sheet in ordered:
             if sheet.name not in self.grids.names:
                 continue
@@ -175,16 +175,14 @@ class Tracker:
             try:
                 index, headers, found = locate_header(top)
             except LookupError as error:
-                candidate = max(top, key=lambda r: len(map_headers(r)), default=[])
-                found = map_headers(candidate)
-                if best is None or len(found) > len(best[3]) or (sheet.name == REGISTER_SHEET and best[0] != REGISTER_SHEET):
-                    best = (sheet.name, 0, candidate, found)
-                    self._why = str(error)
+                found = max((map_headers(r) for r in top), key=len, default={})
+                if best is None or len(found) > len(best[1]) or (sheet.name == REGISTER_SHEET and best[0] != REGISTER_SHEET):
+                    best = (sheet.name, found, str(error))
                 continue
             return self._located(sheet.name, sheet.part, index + 1, 1, max(len(headers), 1), headers, found, None)
         if best is None:
             raise WorkbookError("工作簿中没有工作表")
-        raise WorkbookError(f"找不到售后登记表：{best[0]} {self._why}")
+        raise WorkbookError(f"找不到售后登记表：{best[0]} {best[2]}")
 
     def _located(self, name, part, row, first, last, headers, found, table) -> Register:
         formula_cols = {first + position for position in found.values()}  # every column a run may write

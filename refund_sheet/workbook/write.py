@@ -753,8 +753,9 @@ class PackageEdit:
         if self._book_rels is not None:
             self.parts[rels_name(book)] = self._book_rels
         writers = {part: SheetWriter(edit, self.styles, self.date1904) for part, edit in self.sheets.items()}
+        known = set(self.order)
         names = [n for n in self.order if n not in self.removed or n in self.parts]
-        names += [n for n in self.parts if n not in set(self.order)]
+        names += [n for n in self.parts if n not in known]
         types = self.content_types()
         if self.styles_part in names:
             after = names[names.index(self.styles_part) + 1 :]
