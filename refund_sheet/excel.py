@@ -16,24 +16,25 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 import sys
 import traceback
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import xlwings as xw
 
-from . import replies, service, stats
-from .engine import Decision, Policy, Sla, default_policy
-from .engine.columns import OUTPUT_COLUMNS, cell_text, map_headers, missing_required, used_width
+from . import plan, replies, service, stats
+from .engine import Decision, Policy, default_policy
+from .engine.columns import OUTPUT_COLUMNS, cell_text, map_headers, missing_required
 from .engine.parse import parse_datetime
 from .engine.policy import policy_tables_from_grid
 from .errors import RefundSheetError
+from .workbook.formats import DATE_FORMAT, OUTPUT_FORMATS, STATS_FORMATS
 
 REGISTER = "退款登记"
 RULES = "规则"
@@ -98,63 +99,57 @@ def on_button(control_id: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Buttons. Each is a few lines: read, call the service, write.
+# Buttons. Each is a few lines: read the book, call the action's plan (plan.py, as the command line does), apply it.
 
 
 @button("check_all")
 def check_all(book) -> None:
-    """检查全部: judge every open case of the register and fill all output columns."""
-    _check(book)
+    """检查全部: judge every case of the register, write the outputs that changed, refresh 统计, log the run."""
+    _check(book, "检查全部")
 
 
 @button("check_selected")
 def check_selected(book) -> None:
     """检查选中行: judge only the rows selected on the register; every other row keeps its values."""
-    _check(book, only_rows=_selected_rows(book))
+    _check(book, "检查选中行", selected=True)
 
 
 @button("make_replies")
 def make_replies(book) -> None:
     """生成回复: rewrite the 回复话术 column only (after a template or the shop name changed)."""
-    _check(book, keys=("reply",))
+    _check(book, "生成回复", keys=plan.REPLY_KEYS)
 
 
 @button("refresh_sla")
 def refresh_sla(book) -> None:
     """刷新时效: recompute 处理时限 and 时效状态 only; no reply is rendered."""
-    _check(book, keys=("deadline", "sla"), replies_too=False)
+    _check(book, "刷新时效", keys=plan.SLA_KEYS, replies_too=False)
 
 
 @button("import_cases")
 def import_cases(book) -> None:
     """导入售后单: merge a Douyin after-sales export (CSV or xlsx, chosen in a file dialog) into the register by
-    售后单号, the same plan as ``refund-sheet import`` (``imports.plan_merge``): new cases below the last filled
-    row, platform fields of known cases refreshed, the merchant's columns never written."""
+    售后单号: ``plan.plan_import``, as ``refund-sheet import``: new cases below the last case, platform fields of
+    known cases refreshed, the merchant's columns never written."""
     path = choose_export(book)
     if not path:
         return  # the merchant cancelled the dialog
-    sheet = _register(book)
-    grid = read_grid(sheet)
-    policy = book_policy(book)
+    opened = read_book(book)
     headers, rows = service.read_table_file(Path(path))
     try:
-        merge = service.merge_grid(grid, headers, rows, policy, Path(path).name)
+        planned = plan.plan_import(opened.register, opened.plan_book, headers, rows, Path(path).name,
+                                   source="导入售后单")
     except LookupError as error:
         if type(error) is not LookupError:
             raise
         raise RefundSheetError(f"找不到售后登记表的表头：{error}") from None
-    writes = merge_writes(grid, merge)
-    log = _log_target(book) if merge.plan.changes else None
-    for (row, column), values in writes:
-        sheet.range((row, column)).value = values
-    merge.plan.products_at = add_products(book, merge.plan.products)
-    if log is not None:
-        plan = merge.plan
-        counts = f"导入：新增 {len(plan.appends)}，更新 {len(plan.updates)}，未变 {len(plan.unchanged)}"
-        _append_log(book, log, (service.now_in(policy.params.timezone), f"导入售后单 {Path(path).name}", book.name,
-                                len(rows), len(plan.appends) + len(plan.updates), counts, len(plan.rejected),
-                                policy.fingerprint))
-    book.app.alert(merge.plan.summary() + ("" if merge.plan.changes else "\n登记表没有变化。"), title=TITLE)
+    merge = planned.merge
+    if merge.changes:
+        for (row, column), values in merge_writes(opened, planned):
+            opened.sheet.range((row, column)).value = values
+        merge.products_at = add_products(book, merge.products)
+        append_log(book, opened, planned.log)
+    book.app.alert(merge.summary() + ("" if merge.changes else "\n登记表没有变化。"), title=TITLE)
 
 
 def add_products(book, products) -> str:
@@ -192,40 +187,17 @@ def choose_export(book) -> str | None:
 
 @button("update_stats")
 def update_stats(book) -> None:
-    """更新统计: rebuild the tables of 统计 from the register as it is now (judged without replies, nothing
-    written to the register), keeping the merchant's 订单数 lines: what ``service.refresh_stats`` does to a
-    saved file, as values and number formats written in a few whole-block writes. Charts are not drawn here
-    (see ``write_stats``)."""
-    from .workbook.read import LOG_SHEET, STATS_SHEET
-
-    sheet = _register(book)
-    grid = read_grid(sheet)
-    policy = book_policy(book)
-    has_stats = STATS_SHEET in book.sheet_names
-    old = read_grid(book.sheets[STATS_SHEET]) if has_stats else []
-    now = service.now_in(policy.params.timezone)
-    result, board = service.board_of_grid(grid, old, policy, now, sheet=sheet.name)
-    kpis = board.dashboard.kpis
-    status = f"退款助手：统计已更新（售后单 {kpis.cases}，未完结 {kpis.open}，已超时 {kpis.overdue}）"
-    if not board.stale:
+    """更新统计: rebuild the tables of 统计 from the register as it is now (``plan.plan_stats``, as
+    ``refund-sheet``'s headless refresh): nothing written to the register, the merchant's 订单数 lines kept, values
+    and number formats written in a few whole-block writes. Charts are not drawn here (see ``write_stats``)."""
+    opened = read_book(book)
+    planned = plan.plan_stats(opened.register, opened.plan_book, "更新统计")
+    if not planned.board.stale:
         book.app.status_bar = "退款助手：统计没有变化"
         return
-    log = _log_target(book)
-    if has_stats:
-        target = book.sheets[STATS_SHEET]
-    else:
-        place = {"before": book.sheets[LOG_SHEET]} if LOG_SHEET in book.sheet_names else {"after": book.sheets[-1]}
-        target = book.sheets.add(STATS_SHEET, **place)
-    charts_moved = write_stats(target, board.plan, old)
-    check = service.CheckResult(path=Path(book.name), out=Path(book.name), fingerprint=policy.fingerprint)
-    service.tally(check, result.evaluation)
-    _append_log(book, log, service.log_row(check, "更新统计", now))
-    book.app.status_bar = status
-    if charts_moved and len(getattr(target, "charts", ())):
-        book.app.alert(
-            "统计表的行数变了，表中的图表还指向原来的位置。保存并关闭工作簿后运行 refund-sheet check，会按新的表格重建图表。",
-            title=TITLE,
-        )
+    apply_stats(book, opened, planned)
+    kpis = planned.board.dashboard.kpis
+    book.app.status_bar = f"退款助手：统计已更新（售后单 {kpis.cases}，未完结 {kpis.open}，已超时 {kpis.overdue}）"
 
 
 @button("show_rules")
@@ -240,30 +212,19 @@ def show_help(book) -> None:
     _go_to(book, HELP, "这个工作簿没有“说明”表。用 refund-sheet new 新建的登记表自带说明；按钮用法见 docs/excel.md。")
 
 
-def _check(book, *, only_rows=None, keys=None, replies_too: bool = True) -> None:
-    """The body of the four checking buttons: one read of the register, one of 规则, a few whole-block writes."""
-    sheet = _register(book)
-    grid = read_grid(sheet)
-    policy = book_policy(book)
-    renderer = replies.make_renderer(policy) if replies_too else None
-    result = check_grid(grid, policy, sheet=sheet.name, renderer=renderer, only_rows=only_rows, keys=keys)
-    write_result(sheet, result)
-    book.app.status_bar = summary(result)
-
-
-def check_grid(grid, policy, now=None, **options) -> service.GridResult:
-    """``service.check_grid``, with "no header row holds the required columns" as a user error."""
-    try:
-        return service.check_grid(grid, policy, now, **options)
-    except LookupError as error:
-        if type(error) is not LookupError:  # a KeyError or IndexError is a bug, not the merchant's table
-            raise
-        raise RefundSheetError(f"找不到售后登记表的表头：{error}") from None
-
-
-def _register(book):
-    """The register: the sheet 退款登记, else the active sheet (whose header row must hold the required columns)."""
-    return book.sheets[REGISTER] if REGISTER in book.sheet_names else book.sheets.active
+def _check(book, source: str, *, selected: bool = False, keys=None, replies_too: bool = True) -> None:
+    """The body of the four checking buttons: ``plan.plan_check`` on what one read of each sheet gave, applied
+    with a few whole-block writes; the summary goes to the status bar, or to an alert when it carries warnings."""
+    opened = read_book(book)
+    only_rows = _selected_rows(book, opened.sheet) if selected else None
+    renderer = replies.make_renderer(opened.plan_book.policy) if replies_too else None
+    planned = plan.plan_check(opened.register, opened.plan_book, renderer=renderer, only_rows=only_rows, keys=keys,
+                              source=source)
+    if planned.moves:
+        apply_check(book, opened, planned)
+    book.app.status_bar = summary(planned.tally)
+    if planned.tally.warnings:
+        book.app.alert("\n".join(planned.tally.lines()), title=TITLE)
 
 
 def _go_to(book, name: str, missing: str) -> None:
@@ -272,16 +233,69 @@ def _go_to(book, name: str, missing: str) -> None:
     book.sheets[name].activate()
 
 
-def _selected_rows(book) -> set[int] | None:
-    """0-based grid rows of the selection on the register (``None``: whole columns selected, i.e. every row)."""
+def _selected_rows(book, register) -> set[int] | None:
+    """Sheet rows of the selection on the register (``None``: whole columns selected, i.e. every row)."""
     selection = book.selection
-    if selection is None or selection.sheet.name != _register(book).name:
-        raise RefundSheetError(f"请先在“{_register(book).name}”表中选中要检查的行，再点“检查选中行”。")
-    return rows_of_address(selection.address)
+    if selection is None or selection.sheet.name != register.name:
+        raise RefundSheetError(f"请先在“{register.name}”表中选中要检查的行，再点“检查选中行”。")
+    return plan.rows_of_address(selection.address)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Whole-range reads and writes.
+# Reading the book: one whole-range read per sheet a plan needs.
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The open book read for a plan: the register sheet and its values, the register, ``plan.Book``, and where
+    统计 and 记录 go with what they hold (an empty grid when the sheet is not there yet)."""
+
+    sheet: Any
+    grid: list[list[object]]
+    register: plan.Register
+    plan_book: plan.Book
+    stats_name: str
+    log_name: str
+    log_grid: list[list[object]]
+
+
+def read_book(book) -> Opened:
+    """Everything a plan takes, read from the open book, one range read per sheet: the register, the policy from
+    规则, 统计's values and 记录's (a sheet by either name that is the merchant's own is left alone, as the command
+    line does)."""
+    grids: dict[str, list[list[object]]] = {}
+
+    def grid_of(name: str) -> list[list[object]]:
+        if name not in grids:
+            grids[name] = read_grid(book.sheets[name]) if name in book.sheet_names else []
+        return grids[name]
+
+    sheet = register_sheet(book, grid_of)
+    try:
+        register = plan.register_of_grid(grid_of(sheet.name), sheet.name)
+    except LookupError as error:
+        if type(error) is not LookupError:  # a KeyError or IndexError is a bug, not the merchant's table
+            raise
+        raise RefundSheetError(f"找不到售后登记表的表头：{error}") from None
+    policy = book_policy(book)
+    names = book.sheet_names
+    stats_name = plan.tool_sheet(plan.STATS_NAMES, names, lambda name: plan.is_stats_sheet(grid_of(name)))
+    log_name = plan.tool_sheet(plan.LOG_NAMES, names, lambda name: plan.is_log_sheet(grid_of(name)))
+    clock = service.now_in(policy.params.timezone)
+    plan_book = plan.Book(policy, clock, clock, book.name, grid_of(stats_name))
+    return Opened(sheet, grid_of(sheet.name), register, plan_book, stats_name, log_name, grid_of(log_name))
+
+
+def register_sheet(book, grid_of: Callable[[str], list[list[object]]] | None = None):
+    """The register: the sheet 退款登记, else the first sheet whose top rows hold the required headers (the rule
+    the command line follows); with none, the sheet that came closest is named in the error."""
+    grid_of = grid_of or (lambda name: read_grid(book.sheets[name]))
+    try:
+        return book.sheets[plan.find_register(book.sheet_names, lambda name: grid_of(name)[: plan.HEADER_SCAN_ROWS])]
+    except LookupError as error:
+        if type(error) is not LookupError:
+            raise
+        raise RefundSheetError(f"找不到售后登记表：{error}") from None
 
 
 def read_grid(sheet) -> list[list[object]]:
@@ -300,28 +314,67 @@ def book_policy(book) -> Policy:
     return _compiled(read_grid(book.sheets[RULES]))
 
 
-def write_result(sheet, result: service.GridResult) -> None:
-    """New headers in one write, then one 2-D write per run of adjacent output columns: a constant number of
-    range operations whatever the number of rows."""
-    if result.new_headers:
-        start = min(result.columns[KEY_OF_HEADER[h]] for h in result.new_headers)
-        sheet.range((result.header_row + 1, start + 1)).value = [list(result.new_headers)]
-    if not result.block:
-        return
-    for first_column, indices in column_runs(result.columns):
-        values = [[to_cell(row[i]) for i in indices] for row in result.block]
-        sheet.range((result.header_row + 2, first_column + 1)).value = values
+# ---------------------------------------------------------------------------------------------------------------
+# Applying a plan to the open book: a constant number of range operations, whatever the number of rows.
 
 
-def column_runs(columns: dict[str, int]) -> list[tuple[int, list[int]]]:
-    """Output columns grouped into runs of adjacent sheet columns: (first 0-based column, block indices)."""
-    runs: list[tuple[int, list[int]]] = []
-    for column, index in sorted((columns[key], ORDER.index(key)) for key in ORDER):
-        if runs and runs[-1][0] + len(runs[-1][1]) == column:
-            runs[-1][1].append(index)
+def apply_check(book, opened: Opened, planned: plan.CheckPlan) -> None:
+    """A check plan: new headers in one write, the changed rows' outputs in one block per run of adjacent output
+    columns (cells of unchanged rows in between carry their values again), their number formats, then 统计 and
+    the 记录 line."""
+    sheet, register = opened.sheet, opened.register
+    if planned.new_headers:
+        first = min(planned.columns[KEY_OF_HEADER[h]] for h in planned.new_headers)
+        sheet.range((register.header_row, first)).value = [list(planned.new_headers)]
+    if planned.updates:
+        rows = [number for number, _ in planned.updates]
+        top, bottom = min(rows), max(rows)
+        changes = dict(planned.updates)
+        keys = [key for key in ORDER if any(key in values for values in changes.values())]
+        for run in _adjacent(sorted(planned.columns[key] for key in keys)):
+            run_keys = [_key_at(planned.columns, column) for column in run]
+            sheet.range((top, run[0])).value = [
+                [to_cell(changes[number][key]) if key in changes.get(number, {}) else to_cell(_kept(opened.grid, number, column))
+                 for key, column in zip(run_keys, run)]
+                for number in range(top, bottom + 1)
+            ]
+        for key in keys:
+            if key in OUTPUT_FORMATS:
+                column = planned.columns[key]
+                sheet.range((top, column), (bottom, column)).number_format = OUTPUT_FORMATS[key]
+    apply_stats(book, opened, planned)
+
+
+def apply_stats(book, opened: Opened, planned) -> None:
+    """A plan's dashboard onto 统计 (the sheet added when missing) when it is stale, and its 记录 line."""
+    if planned.board.stale:
+        name = opened.stats_name
+        if name in book.sheet_names:
+            target = book.sheets[name]
         else:
-            runs.append((column, [index]))
-    return runs
+            log = opened.log_name
+            place = {"before": book.sheets[log]} if log in book.sheet_names else {"after": book.sheets[-1]}
+            target = book.sheets.add(name, **place)
+        charts_moved = write_stats(target, planned.board.plan, opened.plan_book.stats_grid)
+        if charts_moved and len(getattr(target, "charts", ())):
+            book.app.alert(
+                "统计表的行数变了，表中的图表还指向原来的位置。保存并关闭工作簿后运行 refund-sheet check，会按新的表格重建图表。",
+                title=TITLE,
+            )
+    append_log(book, opened, planned.log)
+
+
+def append_log(book, opened: Opened, values) -> None:
+    """Append one line to 记录 in one write (the header too when the sheet has none; the sheet too when missing).
+    Rows already there are never written, as with the headless ``workbook.apply.append_log``."""
+    name = opened.log_name
+    sheet = book.sheets[name] if name in book.sheet_names else book.sheets.add(name, after=book.sheets[-1])
+    row, header = plan.log_place(opened.log_grid)
+    line = [import_cell(v) for v in values]
+    if header:
+        sheet.range((1, 1)).value = [list(plan.LOG_HEADERS), line]
+    else:
+        sheet.range((row, 1)).value = [line]
 
 
 def to_cell(value: object) -> object:
@@ -333,28 +386,30 @@ def to_cell(value: object) -> object:
     return value
 
 
-def merge_writes(grid, merge: service.GridMerge) -> list[tuple[tuple[int, int], list[list[object]]]]:
+def merge_writes(opened: Opened, planned: plan.ImportPlan) -> list[tuple[tuple[int, int], list[list[object]]]]:
     """The range writes of an import, as ((sheet row, sheet column), 2-D values), a constant number whatever the
     row count: per run of adjacent columns that receive refreshed values, one block over the rows from the first
     to the last refreshed one (cells not refreshed carry the values they have); per run of adjacent columns the
-    new cases fill, one block from ``merge.next_row`` down. No other column is written."""
-    plan, at = merge.plan, merge.columns
+    new cases fill, one block from ``planned.next_row`` down. No other column is written."""
+    merge, register = planned.merge, opened.register
+    at = {key: register.column(key) for key in register.found}
     writes = []
-    changes = dict(plan.updates)
-    for run in _adjacent(sorted({at[key] for _, values in plan.updates for key in values})):
+    changes = dict(merge.updates)
+    for run in _adjacent(sorted({at[key] for _, values in merge.updates for key in values})):
         keys = [_key_at(at, column) for column in run]
-        rows = [number for number, values in plan.updates if any(key in values for key in keys)]
+        rows = [number for number, values in merge.updates if any(key in values for key in keys)]
         block = [
             [
-                import_cell(changes.get(number, {})[key]) if key in changes.get(number, {}) else _kept(grid, number, column)
+                import_cell(changes.get(number, {})[key]) if key in changes.get(number, {})
+                else import_cell(_kept(opened.grid, number, column))
                 for key, column in zip(keys, run)
             ]
             for number in range(min(rows), max(rows) + 1)
         ]
-        writes.append(((min(rows), run[0] + 1), block))
-    for run in _adjacent(sorted({at[key] for record in plan.appends for key in record})):
+        writes.append(((min(rows), run[0]), block))
+    for run in _adjacent(sorted({at[key] for record in merge.appends for key in record})):
         keys = [_key_at(at, column) for column in run]
-        writes.append(((merge.next_row, run[0] + 1), [[import_cell(record.get(key)) for key in keys] for record in plan.appends]))
+        writes.append(((planned.next_row, run[0]), [[import_cell(record.get(key)) for key in keys] for record in merge.appends]))
     return writes
 
 
@@ -373,9 +428,9 @@ def _key_at(columns: dict[str, int], column: int) -> str:
 
 
 def _kept(grid, number: int, column: int) -> object:
-    """A cell an import block covers but does not change: its value again (text as text)."""
-    values = grid[number - 1]
-    return import_cell(values[column]) if column < len(values) else None
+    """A cell a block covers but does not change (sheet row and column): its value again."""
+    values = grid[number - 1] if number <= len(grid) else []
+    return values[column - 1] if column <= len(values) else None
 
 
 def import_cell(value: object) -> object:
@@ -389,63 +444,25 @@ def import_cell(value: object) -> object:
     return value
 
 
-def _log_target(book) -> tuple[int, bool] | None:
-    """Where the next 记录 row goes, read before anything is written: (last filled row, header present), or None
-    when the workbook has no 记录 sheet. One range read."""
-    from .workbook.read import LOG_HEADERS, LOG_SHEET
-
-    if LOG_SHEET not in book.sheet_names:
-        return None
-    grid = read_grid(book.sheets[LOG_SHEET])
-    last = max((i + 1 for i, values in enumerate(grid) if used_width(values)), default=0)
-    header = bool(grid) and any(v not in (None, "") for v in grid[0][: len(LOG_HEADERS)])
-    return last, header
-
-
-def _append_log(book, target: tuple[int, bool] | None, values) -> None:
-    """Append one row to 记录 in one write (the header too when the sheet has none; the sheet too when missing).
-    Rows already there are never written, as with the headless ``workbook.apply.append_log``."""
-    from .workbook.read import LOG_HEADERS, LOG_SHEET
-
-    if target is None:
-        sheet, (last, header) = book.sheets.add(LOG_SHEET, after=book.sheets[-1]), (0, False)
-    else:
-        sheet, (last, header) = book.sheets[LOG_SHEET], target
-    row = [import_cell(v) for v in values]
-    if header:
-        sheet.range((last + 1, 1)).value = [row]
-    elif last <= 1:
-        sheet.range((1, 1)).value = [list(LOG_HEADERS), row]
-    else:
-        sheet.range((1, 1)).value = [list(LOG_HEADERS)]
-        sheet.range((last + 1, 1)).value = [row]
-
-
-NUMBER_FORMATS = {  # the number formats workbook/dashboard.py gives the same styles
-    stats.MONEY: '"¥"#,##0.00', stats.PERCENT: "0.0%", stats.HOURS: "0.0", stats.INT: "0", stats.KPI: "0",
-    stats.KPI_STYLE[stats.MONEY]: '"¥"#,##0.00', stats.KPI_STYLE[stats.PERCENT]: "0.0%",
-    stats.KPI_STYLE[stats.HOURS]: "0.0",
-}
-
-
-def write_stats(sheet, plan: stats.Plan, old: list[list[object]]) -> bool:
-    """Write ``plan`` onto 统计: one block of values covering the plan and whatever the sheet held before (so old
-    cells are emptied in the same write), then one number-format write per rectangle of like-formatted cells
+def write_stats(sheet, stats_plan: stats.Plan, old: Sequence[Sequence[object]]) -> bool:
+    """Write ``stats_plan`` onto 统计: one block of values covering the plan and whatever the sheet held before (so
+    old cells are emptied in the same write), then one number-format write per rectangle of like-formatted cells
     (a few per table, none per row). When the tables moved (another number of reasons, weeks, … than the sheet
     shows), the old used range is cleared first, formats and fills included, so no colour or percent format is
     left on a row that now means something else; returns True then (charts there point at the old rows)."""
-    height = max(r for r, _ in plan.cells)
-    width = max(c for _, c in plan.cells)
+    height = max(r for r, _ in stats_plan.cells)
+    width = max(c for _, c in stats_plan.cells)
     old_width = max((len(r) for r in old), default=0)
-    moved = _layout(old) != tuple(sorted(r for (r, _), c in plan.cells.items() if c.style == stats.BLOCK)) + (height,)
+    titles = tuple(sorted(r for (r, _), c in stats_plan.cells.items() if c.style == stats.BLOCK))
+    moved = _layout(old) != titles + (height,)
     if moved and old:
         sheet.range((1, 1), (len(old), max(old_width, 1))).clear()
     block = [
-        [_stats_cell(plan.cells.get((r, c))) for c in range(1, max(width, old_width) + 1)]
+        [_stats_cell(stats_plan.cells.get((r, c))) for c in range(1, max(width, old_width) + 1)]
         for r in range(1, max(height, len(old)) + 1)
     ]
     sheet.range((1, 1)).value = block
-    for (top, left, bottom, right), number_format in format_rectangles(plan):
+    for (top, left, bottom, right), number_format in format_rectangles(stats_plan):
         sheet.range((top, left), (bottom, right)).number_format = number_format
     return moved
 
@@ -465,20 +482,20 @@ def _stats_cell(cell: stats.Cell | None) -> object:
     return "'" + value if isinstance(value, str) and value else value  # a week 2026-11-16 or a product "=x": text
 
 
-def format_rectangles(plan: stats.Plan) -> list[tuple[tuple[int, int, int, int], str]]:
+def format_rectangles(stats_plan: stats.Plan) -> list[tuple[tuple[int, int, int, int], str]]:
     """Number formats of 统计 as ((top, left, bottom, right), format): each column's numeric cells in runs of one
     format (text and blank cells in between take the format harmlessly), then side-by-side runs of equal rows
     and format joined. Their number depends on the layout (tables, KPI cards), not on how many rows there are."""
     by_column: dict[int, list[list]] = {}
-    for (r, c), cell in sorted(plan.cells.items(), key=lambda item: (item[0][1], item[0][0])):
+    for (r, c), cell in sorted(stats_plan.cells.items(), key=lambda item: (item[0][1], item[0][0])):
         value = cell.value
         number_format: str | None
         if isinstance(value, datetime):
-            number_format = "yyyy-mm-dd"
+            number_format = DATE_FORMAT
         elif value is None or isinstance(value, (str, bool)):
             continue
         else:
-            number_format = NUMBER_FORMATS.get(cell.style)
+            number_format = STATS_FORMATS.get(cell.style)
         if number_format is None:
             continue
         runs = by_column.setdefault(c, [])
@@ -497,32 +514,10 @@ def format_rectangles(plan: stats.Plan) -> list[tuple[tuple[int, int, int, int],
     return [((t, lft, b, rgt), f) for t, lft, b, rgt, f in rectangles]
 
 
-_AREA = re.compile(r"^\$?[A-Z]{0,3}\$?(\d*)(?::\$?[A-Z]{0,3}\$?(\d*))?$")
-
-
-def rows_of_address(address: str) -> set[int] | None:
-    """0-based rows covered by an A1 address such as ``$A$3:$F$5,$A$9:$F$9`` or ``$3:$5``; ``None`` when an
-    area is whole columns (``$B:$B``), which means every row."""
-    rows: set[int] = set()
-    for area in address.replace(" ", "").split(","):
-        match = _AREA.match(area.split("!")[-1])
-        if not match:
-            raise RefundSheetError(f"无法识别选中的区域“{address}”")
-        first, last = match.group(1), match.group(2) or match.group(1)
-        if not first:
-            return None
-        rows.update(range(int(first) - 1, int(last)))
-    return rows
-
-
-def summary(result: service.GridResult) -> str:
-    """One line for Excel's status bar: rows checked, decisions, overdue, incomplete."""
-    verdicts = result.evaluation.verdicts
-    kinds = Counter(v.decision.value for v in verdicts)
-    overdue = sum(v.sla is Sla.OVERDUE for v in verdicts)
-    due_soon = sum(v.sla is Sla.DUE_SOON for v in verdicts)
-    text = "，".join(f"{k} {n}" for k, n in kinds.most_common()) or "无"
-    return f"退款助手：已检查 {len(verdicts)} 行（{text}）；已超时 {overdue}，即将超时 {due_soon}"
+def summary(tally: plan.Tally) -> str:
+    """One line for Excel's status bar: rows checked and changed, decisions, overdue."""
+    return (f"退款助手：已检查 {tally.rows} 行，更新 {tally.changed} 行（{tally.kinds() or '无'}）；"
+            f"已超时 {tally.overdue}，即将超时 {tally.due_soon}")
 
 
 _POLICIES: dict[str, Policy] = {}
@@ -612,7 +607,8 @@ def judge_one(headers, row_values, rules, at, caller, *, reply: bool = False):
     policy = udf_policy(rules, caller)
     renderer = replies.make_renderer(policy) if reply else None
     sheet, number = _where(caller)
-    evaluation = service.evaluate(headers, [(number, values)], sheet, policy, udf_now(at, policy), renderer)
+    now = udf_now(at, policy) or service.now_in(policy.params.timezone)
+    evaluation = plan.evaluate(headers, [(number, values)], sheet, policy, now, renderer)
     return evaluation.verdicts[0]
 
 
@@ -722,10 +718,21 @@ def REFUND_CHECK(table, rules=None, at=None, with_replies=False, caller=None):
     policy = udf_policy(rules, caller)
     sheet, _ = _where(caller)
     renderer = replies.make_renderer(policy) if with_replies else None
-    result = check_grid(grid, policy, udf_now(at, policy), sheet=sheet, renderer=renderer)
-    out = [[""] * len(ORDER) for _ in range(result.header_row)]
+    try:
+        register = plan.register_of_grid(grid, sheet)
+    except LookupError as error:
+        if type(error) is not LookupError:
+            raise
+        raise RefundSheetError(f"找不到售后登记表的表头：{error}") from None
+    now = udf_now(at, policy) or service.now_in(policy.params.timezone)
+    evaluation = plan.evaluate_register(register, policy, now, renderer)
+    columns, _ = plan.output_columns(register)
+    judged = dict(zip(evaluation.rows, evaluation.outputs))
+    out = [[""] * len(ORDER) for _ in range(register.header_row - 1)]
     out.append([c.header for c in OUTPUT_COLUMNS])
-    out += [[_value(v) for v in row] for row in result.block]
+    for number in range(register.header_row + 1, len(grid) + 1):
+        outputs = judged.get(number, {})
+        out.append([_value(outputs[key] if key in outputs else register.old(number, columns[key]) or None) for key in ORDER])
     return out
 
 

@@ -262,6 +262,10 @@ class Book:
         bottom, right = parse_cell(last) if last else (top, left)
         self.selection = Range(target, top, left, bottom, right)
 
+    def ops_on(self, sheet: str) -> Counter:
+        """The reads, writes, clears and number formats made on one sheet."""
+        return Counter(kind for kind, name, _ in self.log if name == sheet and kind in ("read", "write", "clear", "format"))
+
     def range_ops(self) -> Counter:
         """Reads and writes of cell values, clears and number formats (each a round trip to Excel per call)."""
         return Counter({k: v for k, v in self.ops.items() if k in ("read", "write", "clear", "format")})

@@ -286,12 +286,12 @@ def test_values_beyond_the_headers_are_never_written_over(tmp_path):
 
 
 def test_the_grid_path_keeps_values_beyond_the_headers_too():
-    from refund_sheet.engine import default_policy
+    from refund_sheet.plan import output_columns, register_of_grid
 
     headers = list(row())
     grid = [headers, list(row().values()) + ["记得回访"]]
-    result = service.check_grid(grid, default_policy(), NOW)
-    assert result.columns["decision"] == len(headers) + 1 and result.new_headers[0] == "处理建议"
+    columns, new_headers = output_columns(register_of_grid(grid, "退款登记"))
+    assert columns["decision"] == len(headers) + 2 and new_headers[0] == "处理建议"  # sheet columns: the note's is n + 1
 
 
 def test_the_last_five_backups_are_kept_oldest_removed_first(tracker, monkeypatch):

@@ -11,7 +11,7 @@ import xlwings as xw
 from conftest import BASE, NOW, row
 from fake_excel import Book, CellError, Formula
 
-from refund_sheet import excel, service
+from refund_sheet import excel, plan, service
 from refund_sheet.engine.columns import OUTPUT_COLUMNS
 from refund_sheet.engine.defaults import PARAM_HEADERS
 
@@ -69,8 +69,13 @@ def test_check_all_fills_every_output_column_in_one_read_and_two_writes(click):
     assert "实付金额" in got["AS4"]["判定依据"] and got["AS4"]["退款金额"] == 0.0
     assert got["AS1"]["处理时限"] == datetime(2026, 11, 20, 9, 0) and got["AS1"]["时效状态"] == "已超时"
     assert got["AS1"]["检查时间"] == NOW and got["AS1"]["回复话术"].startswith("买家1")
-    assert book.range_ops() == {"read": 1, "write": 2}  # no 规则 sheet: the defaults; headers + one block
-    assert book.app.alerts == [] and "已检查 4 行" in book.app.status_bar
+    # no 规则 sheet: the defaults; headers + one block + the number formats of 退款金额, 处理时限, 检查时间
+    assert book.ops_on("退款登记") == {"read": 1, "write": 2, "format": 3}
+    assert book.sheet_names == ["退款登记", "统计", "记录"]  # as the command line does: 统计 refreshed, the run logged
+    assert book.sheets["记录"].values()[1][1:5] == ["检查全部", "RefundTracker.xlsx", 4, 4]
+    assert book.sheets["统计"].values()[0][0] == "售后统计"
+    assert book.app.alerts == []  # no warning: the summary goes to the status bar
+    assert "已检查 4 行，更新 4 行" in book.app.status_bar
 
 
 def test_a_click_over_10_000_rows_makes_the_same_range_operations_as_over_10(click):
@@ -79,7 +84,9 @@ def test_a_click_over_10_000_rows_makes_the_same_range_operations_as_over_10(cli
         return Book({"退款登记": register(*cases), "规则": rules(("店铺名称", "小店"))})
 
     small, large = click(tracker(10), "check_all"), click(tracker(10_000), "check_all")
-    assert small.range_ops() == large.range_ops() == {"read": 2, "write": 2}  # register + 规则; headers + block
+    assert small.range_ops() == large.range_ops()
+    assert small.ops_on("退款登记") == {"read": 1, "write": 2, "format": 3}  # headers + block + 3 number formats
+    assert small.ops_on("规则") == {"read": 1}
     assert small.ops == large.ops  # every lookup too: nothing per row, nothing per cell
     assert len(large.sheets["退款登记"].values()) == 10_001
     assert all(r["回复话术"].endswith("小店 售后客服") for r in large.sheets["退款登记"].records()[-3:])
@@ -91,7 +98,7 @@ def test_output_columns_between_merchant_columns_are_written_one_run_at_a_time(c
     book = Book({"退款登记": register(case(1, 我的备注="留着"), case(2, 我的备注="别动"), headers=headers)})
     click(book, "check_all")
     got = outputs(book)
-    assert book.range_ops() == {"read": 1, "write": 2}  # two runs of adjacent output columns, no new headers
+    assert book.ops_on("退款登记") == {"read": 1, "write": 2, "format": 3}  # two runs of adjacent output columns
     assert [got["AS1"]["我的备注"], got["AS2"]["我的备注"]] == ["留着", "别动"]
     assert got["AS2"]["处理建议"] == "退货退款" and got["AS2"]["退货运费"] == "买家"
 
@@ -135,7 +142,8 @@ def test_check_selected_judges_only_the_selected_rows(click):
     click(book, "check_selected")
     got = outputs(book)
     assert [got[f"AS{i}"].get("处理建议") for i in range(1, 6)] == [None, "退货退款", "退货退款", None, None]
-    assert book.range_ops() == {"read": 1, "write": 2}
+    assert book.ops_on("退款登记") == {"read": 1, "write": 2, "format": 3}
+    assert book.sheets["记录"].values()[1][1:5] == ["检查选中行", "RefundTracker.xlsx", 2, 2]
 
 
 def test_check_selected_outside_the_register_says_where_to_select_and_writes_nothing(click):
@@ -147,10 +155,10 @@ def test_check_selected_outside_the_register_says_where_to_select_and_writes_not
 
 
 @pytest.mark.parametrize("address, rows", [
-    ("$A$3:$F$5,$A$9:$F$9", {2, 3, 4, 8}), ("$3:$4", {2, 3}), ("C7", {6}), ("$B:$B", None),
+    ("$A$3:$F$5,$A$9:$F$9", {3, 4, 5, 9}), ("$3:$4", {3, 4}), ("C7", {7}), ("$B:$B", None),
 ])
-def test_a_selection_address_gives_its_rows(address, rows):
-    assert excel.rows_of_address(address) == rows
+def test_a_selection_address_gives_its_sheet_rows(address, rows):
+    assert plan.rows_of_address(address) == rows
 
 
 def test_make_replies_changes_the_reply_column_only(click):
@@ -193,7 +201,7 @@ def test_a_policy_mistake_is_one_alert_and_nothing_is_written(click):
 def test_a_register_without_its_required_columns_is_named_in_the_alert(click):
     book = Book({"退款登记": [["售后单号", "订单号", "商品"], ["AS1", "1", "T恤"]]})
     click(book, "check_all")
-    assert book.app.alerts[0].startswith("找不到售后登记表的表头：第 1 行缺少必填列“售后类型”")
+    assert book.app.alerts[0].startswith("找不到售后登记表：退款登记 第 1 行缺少必填列“售后类型”")  # as the command line says
     assert book.ops["write"] == 0
 
 
@@ -201,7 +209,7 @@ def test_a_bug_is_reported_in_one_line_not_a_traceback(click, monkeypatch):
     def broken(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(service, "check_grid", broken)
+    monkeypatch.setattr(plan, "plan_check", broken)
     book = click(Book({"退款登记": register(row())}), "check_all")
     assert book.app.alerts == ["内部错误（请把这句话发给开发者）：ZeroDivisionError: division by zero"]
     assert book.ops["write"] == 0

@@ -12,7 +12,7 @@ import pytest
 from conftest import BASE, row
 from fake_excel import Book
 
-from refund_sheet import excel, service
+from refund_sheet import excel, plan
 from refund_sheet.engine.columns import OUTPUT_COLUMNS
 from refund_sheet.engine.defaults import PARAM_HEADERS
 
@@ -69,7 +69,7 @@ def test_a_bug_shows_as_a_short_text_not_a_traceback(monkeypatch):
     def broken(*args, **kwargs):
         raise KeyError("oops")
 
-    monkeypatch.setattr(service, "evaluate", broken)
+    monkeypatch.setattr(plan, "evaluate", broken)
     assert excel.REFUND_DECISION(HEADERS, values(), None, AT) == "#错误: KeyError: 'oops'"
 
 

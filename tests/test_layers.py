@@ -39,6 +39,7 @@ NEVER_LOADED = {
     "refund_sheet.engine.decide": set(HEAVY),
     "refund_sheet.engine.policy": set(HEAVY),
     "refund_sheet.stats": set(HEAVY),
+    "refund_sheet.plan": set(HEAVY),  # the plans both front ends share: what to write, as values
     # the package reader and writer edit the file they read: openpyxl, which would re-serialise it, is not loaded
     "refund_sheet.workbook.read": set(HEAVY),  # calamine too: loaded when a file is opened
     "refund_sheet.workbook.write": set(HEAVY),

@@ -18,9 +18,9 @@ from refund_sheet.engine import default_policy, judge_all
 from refund_sheet.engine.columns import OUTPUT_COLUMNS
 from refund_sheet.engine.model import CaseType, Decision, Facts, Loc, Problem
 from refund_sheet.engine.parse import EXCEL_ERRORS
+from refund_sheet.plan import Book, plan_check, register_of_grid
 from refund_sheet.replies import make_renderer
 from refund_sheet.samples import decision_samples
-from refund_sheet.service import check_grid
 
 POLICY = default_policy()
 REASONS = [r.name for r in POLICY.reasons] + ["质量不好", "不喜欢", "拍错了", "其他原因"]
@@ -188,16 +188,20 @@ OUTPUT_KEYS = [c.key for c in OUTPUT_COLUMNS]
 @given(st.lists(st.tuples(some_columns, st.sampled_from([None, "已完结", "退款成功"]), st.sampled_from([None, "全额退款", "拒绝", "已完结"])),
                 min_size=1, max_size=5))
 def test_closed_and_overridden_rows_are_never_changed_beyond_their_decision(rows):
-    """check_grid (the ribbon's path) keeps closed cases' results and never touches 人工决定 or any input cell."""
+    """A check plan (both front ends' middle) keeps closed cases' results and never touches 人工决定 or any input
+    cell."""
     headers = HEADERS + ["处理建议", "退款金额", "判定依据", "回复话术"]
     grid = [headers]
     for i, (changes, status, override) in enumerate(rows):
         data = hostile_row(changes) | {"售后单号": f"AS{i}", "处理状态": status, "人工决定": override}
         grid.append([data.get(h) for h in HEADERS] + ["旧建议", Decimal("1.00"), "旧依据", "旧回复"])
-    result = check_grid(grid, POLICY, NOW, renderer=RENDER["zh-CN"])
-    assert all(k not in result.columns or result.columns[k] >= len(HEADERS) for k in OUTPUT_KEYS)  # inputs never outputs
-    for (_changes, _status, override), out, verdict in zip(rows, result.block, result.evaluation.verdicts):
-        values = dict(zip(OUTPUT_KEYS, out))
+    register = register_of_grid(grid, "退款登记")
+    planned = plan_check(register, Book(POLICY, NOW, NOW, "t.xlsx"), renderer=RENDER["zh-CN"])
+    assert all(planned.columns[k] > len(HEADERS) for k in OUTPUT_KEYS)  # inputs never outputs
+    changes = dict(planned.updates)
+    for number, ((_changes, _status, override), verdict) in enumerate(zip(rows, planned.evaluation.verdicts), start=2):
+        new = changes.get(number, {})
+        values = {k: new[k] if k in new else register.old(number, planned.columns[k]) for k in OUTPUT_KEYS}
         if verdict.decision is Decision.DONE:
             assert (values["decision"], values["sla"]) == ("已完结", "已完结")
             assert (values["amount"], values["explanation"], values["reply"]) == (Decimal("1.00"), "旧依据", "旧回复")

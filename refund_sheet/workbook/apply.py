@@ -14,7 +14,7 @@ from ..engine.columns import BY_KEY, cell_text, column_letter
 from ..errors import WorkbookError
 from .formats import LOG_TIME_FORMAT, OUTPUT_FORMATS, TYPED_FORMATS
 from .package import STYLE_IN_TAG, bounds, cells_of, range_ref
-from .read import LOG_HEADERS, MAX_ROW, Tracker
+from .read import LOG_HEADERS, Tracker
 from .write import BulkRows, Formula, PackageEdit, SheetEdit, ToolSheet, styles_of
 
 DIMENSION_REF = re.compile(rb'<dimension\b[^>]*\bref="([^"]*)"')
@@ -103,9 +103,11 @@ def write_outputs(
 
 
 def apply_merge(edit: PackageEdit, tracker: Tracker, plan) -> None:
-    """An import plan: refreshed cells in place, new cases after the last filled row, the Table grown over them."""
+    """An import (``plan.ImportPlan``): refreshed cells in place, new cases from ``plan.next_row`` down, the
+    Table grown over them."""
     reg = tracker.register
     sheet = _register(edit, tracker)
+    merge = plan.merge
 
     def put(row: int, key: str, value: object) -> None:
         column = reg.column(key)
@@ -114,22 +116,18 @@ def apply_merge(edit: PackageEdit, tracker: Tracker, plan) -> None:
         _refuse_merged(tracker, row, column, key)
         sheet.put(row, column, _text(value), TYPED_FORMATS.get(key))
 
-    for row, changes in plan.updates:
+    for row, changes in merge.updates:
         for key, value in changes.items():
             put(row, key, value)
-    next_row = max((number for number, _ in tracker.rows), default=reg.header_row) + 1
-    for record in plan.appends:
+    for row, record in enumerate(merge.appends, start=plan.next_row):
         for key, value in record.items():
-            put(next_row, key, value)
-        next_row += 1
-    _fill_calculated_columns(sheet, reg, first_new=next_row - len(plan.appends), last=next_row - 1)
-    if next_row - 1 > MAX_ROW:
-        raise WorkbookError(f"{reg.sheet} 已到 Excel 的最后一行，放不下 {len(plan.appends)} 个新售后单：请把旧的已完结单另存后再导入，文件未改动")
+            put(row, key, value)
+    _fill_calculated_columns(sheet, reg, first_new=plan.next_row, last=plan.last_row)
     table = reg.table
-    if table is not None and plan.appends and next_row - 1 > table.bounds[2]:
+    if table is not None and merge.appends and plan.last_row > table.bounds[2]:
         if table.totals_rows:
             raise WorkbookError(f"{reg.sheet} 的表格有汇总行，新的售后单无法追加到表格中：请先关闭汇总行再导入，文件未改动")
-        edit.set_table(table, last_row=next_row - 1)
+        edit.set_table(table, last_row=plan.last_row)
     grow_dimension(edit, reg.part, reg.scan.head)
 
 
@@ -202,3 +200,28 @@ def append_log(edit: PackageEdit, tracker: Tracker, values: Sequence[object]) ->
     for column, value in enumerate(values, start=1):
         log.put(row, column, _text(value), LOG_TIME_FORMAT if isinstance(value, datetime) else None)
     return row
+
+
+# ------------------------------------------------------------------------------------------------ plans to a file
+
+
+def apply_check(edit: PackageEdit, tracker: Tracker, plan) -> None:
+    """A ``plan.CheckPlan``: the changed rows' outputs, 统计 when it changed, the run's 记录 line."""
+    write_outputs(edit, tracker, plan.columns, plan.new_headers, plan.updates)
+    apply_stats(edit, tracker, plan)
+
+
+def apply_stats(edit: PackageEdit, tracker: Tracker, plan) -> None:
+    """A plan's dashboard (when 统计 does not show it yet) and its 记录 line."""
+    if plan.board.stale:
+        put_stats(edit, tracker, plan.board.plan)
+    append_log(edit, tracker, plan.log)
+
+
+def apply_import(edit: PackageEdit, tracker: Tracker, plan) -> str:
+    """A ``plan.ImportPlan``: the merge, the new products on 规则, the 记录 line (统计 waits for the next check:
+    the new cases have no verdicts yet). Returns where the new products went (``规则!A47:A52``) or ""."""
+    apply_merge(edit, tracker, plan)
+    where = add_products(edit, tracker, plan.merge.products)
+    append_log(edit, tracker, plan.log)
+    return where

@@ -19,24 +19,14 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import stats
-from . import MONEY_FORMAT
 from .build import BOX, HEADER_FILL, HEADER_FONT, TABLE_TITLE_FONT, TITLE_FONT
+from .formats import DATE_FORMAT, STATS_FORMATS
 from .read import LOG_HEADERS, LOG_SHEET, STATS_SHEET
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
 LABEL_FILL = PatternFill("solid", fgColor="DDEBF7")
 KPI_FONT = Font(bold=True, size=13, color="1F4E78")
 NOTE_FONT = Font(italic=True, color="7F7F7F")
-FORMATS = {
-    stats.MONEY: MONEY_FORMAT,
-    stats.PERCENT: "0.0%",
-    stats.HOURS: "0.0",
-    stats.INT: "0",
-    stats.KPI: "0",
-    stats.KPI_STYLE[stats.MONEY]: MONEY_FORMAT,
-    stats.KPI_STYLE[stats.PERCENT]: "0.0%",
-    stats.KPI_STYLE[stats.HOURS]: "0.0",
-}
 WIDTHS = {"A": 24, "B": 14, "C": 14, "D": 14, "E": 14, "F": 13, "G": 13, "H": 3}
 AXIS_POINTS = 800  # axis labels at 8 pt, so twelve reasons or ten product names all show
 CHART_WIDTH_CM, ROW_CM = 17.0, 0.53
@@ -85,10 +75,10 @@ def _put(ws: Worksheet, row: int, col: int, cell: stats.Cell) -> None:
     if isinstance(value, str):
         target.data_type = "s"  # a reason or product typed as "=…" stays text, never a formula
     style = cell.style
-    if style in FORMATS and not isinstance(value, str):
-        target.number_format = FORMATS[style]
+    if style in STATS_FORMATS and not isinstance(value, str):
+        target.number_format = STATS_FORMATS[style]
     if isinstance(value, datetime):
-        target.number_format = "yyyy-mm-dd"
+        target.number_format = DATE_FORMAT
     if style == stats.TITLE:
         target.font = TITLE_FONT
     elif style == stats.SUBTITLE or style == stats.NOTE:

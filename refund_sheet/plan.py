@@ -1,0 +1,554 @@
+"""Each user action as a plan: a value that says what to write, computed from what was read. No I/O here.
+
+The command line (``service``: a file, through ``workbook``) and the ribbon (``excel``: the open book, through
+xlwings) read the same things into a ``Register`` (plus 规则's policy, 统计's values, 记录's last row), call the same
+plan function and apply the plan they get back. Only reading and applying differ; every decision — which rows are
+cases, where new output columns go, which cells change, what 统计 shows, the 记录 line — is made here, once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from . import stats
+from .engine import Decision, Facts, Policy, Sla, Verdict, judge_all
+from .engine.batching import without_gc_pauses
+from .engine.columns import (
+    OUTPUT_COLUMNS,
+    blank,
+    cell_text,
+    column_letter,
+    locate_header,
+    map_headers,
+    used_width,
+)
+from .engine.decide import waiting_lines
+from .engine.parse import Reader
+from .errors import RefundSheetError, WorkbookError
+
+if TYPE_CHECKING:
+    from .imports import MergePlan
+
+Progress = Callable[[str, int, "int | None"], None]
+"""A progress callback, (stage, done, total or None when unknown): cli.py passes a progress bar, None is quiet."""
+
+REGISTER_SHEET = "退款登记"
+POLICY_SHEET = "规则"
+STATS_SHEET, LOG_SHEET = "统计", "记录"
+LOG_HEADERS = ("时间", "操作", "文件", "检查行数", "变更行数", "处理建议分布", "信息不全", "规则指纹")
+# A merchant's own sheet that happens to bear the name is never touched: the tool's goes under the second name.
+STATS_NAMES, LOG_NAMES = (STATS_SHEET, "售后统计"), (LOG_SHEET, "运行记录")
+MAX_COLUMN, MAX_ROW = 16_384, 1_048_576  # XFD, and Excel's last row
+HEADER_SCAN_ROWS = 20  # a header row further down is not looked for
+REPLY_KEYS, SLA_KEYS = ("reply",), ("deadline", "sla")  # what 生成回复 and 刷新时效 change
+
+
+def ticking(items: Sequence, progress: Progress | None, stage: str, every: int = 200):
+    """Yield ``items``, telling ``progress`` how far along ``stage`` is every ``every`` items and at the end."""
+    total = len(items)
+    for done, item in enumerate(items):
+        if progress is not None and done % every == 0:
+            progress(stage, done, total)
+        yield item
+    if progress is not None:
+        progress(stage, total, total)
+
+
+def in_parts(items: Sequence, progress: Progress | None, stage: str, size: int = 5000):
+    """Yield ``items`` in slices of ``size``, telling ``progress`` how many items are done before each and at the end."""
+    total = len(items)
+    for start in range(0, total, size):
+        if progress is not None:
+            progress(stage, start, total)
+        yield items[start : start + size]
+    if progress is not None:
+        progress(stage, total, total)
+
+
+# ------------------------------------------------------------------------------------------------ what was read
+
+
+@dataclass(frozen=True)
+class Register:
+    """What a front end read of the register.
+
+    ``rows`` are the cases: (sheet row, the values under the headers), every row below the header row that holds
+    a value under a header — a scratch cell right of the headers makes no case. ``used_col`` is the last sheet
+    column holding anything at or below the header row (new output columns go right of it). ``old(row, column)``
+    is what a cell holds now (by sheet row and column; '' when blank); a front end may give a long output text as
+    any value whose ``matches(text)`` says whether it is that text.
+    """
+
+    sheet: str
+    header_row: int
+    first_col: int
+    headers: tuple[object, ...]
+    found: dict[str, int]  # canonical key → 0-based position in headers
+    rows: Sequence[tuple[int, Sequence[object]]]
+    used_col: int
+    old: Callable[[int, int], object]
+
+    @property
+    def last_col(self) -> int:
+        return self.first_col + max(len(self.headers), 1) - 1
+
+    def column(self, key: str) -> int:
+        return self.first_col + self.found[key]
+
+    def letters(self) -> dict[str, str]:
+        return {key: column_letter(self.column(key)) for key in self.found}
+
+
+def register_of_grid(grid: Sequence[Sequence[object]], sheet: str) -> Register:
+    """The register in a sheet's values (row 0 = sheet row 1, column 0 = A: one xlwings range read). Raises
+    LookupError naming the missing columns when none of the top rows is a header row."""
+    index, headers, found = locate_header(grid, HEADER_SCAN_ROWS)
+    width = len(headers)
+    rows = []
+    used = used_width(grid[index])
+    for number, values in enumerate(grid[index + 1 :], start=index + 2):
+        used = max(used, used_width(values))
+        cells = list(values[:width]) + [None] * (width - len(values))
+        if not all(blank(v) for v in cells):
+            rows.append((number, tuple("" if v is None else v for v in cells)))
+
+    def old(row: int, column: int) -> object:
+        values = grid[row - 1] if 0 < row <= len(grid) else ()
+        value = values[column - 1] if 0 < column <= len(values) else None
+        return "" if value is None else value
+
+    return Register(sheet, index + 1, 1, tuple(headers), found, tuple(rows), used, old)
+
+
+def find_register(names: Sequence[str], top_rows: Callable[[str], Sequence[Sequence[object]]]) -> str:
+    """Which sheet holds the register: 退款登记, else the first sheet (in tab order) whose top rows hold a header
+    row with the required columns. ``top_rows(name)`` gives a sheet's first rows. Raises LookupError naming the
+    sheet that came closest and what it lacks."""
+    ordered = sorted(names, key=lambda name: name != REGISTER_SHEET)
+    closest: tuple[str, int, str] | None = None
+    for name in ordered:
+        try:
+            locate_header(top_rows(name), HEADER_SCAN_ROWS)
+            return name
+        except LookupError as error:
+            size = max((len(map_headers(list(r))) for r in top_rows(name)), default=0)
+            if closest is None or size > closest[1] or (name == REGISTER_SHEET and closest[0] != REGISTER_SHEET):
+                closest = (name, size, str(error))
+    if closest is None:
+        raise LookupError("工作簿中没有工作表")
+    raise LookupError(f"{closest[0]} {closest[2]}")
+
+
+def tool_sheet(names: tuple[str, ...], taken: Iterable[str], ours: Callable[[str], bool]) -> str:
+    """Where a sheet the tool owns goes: the first of ``names`` that is free or that ``ours(name)`` says is the
+    tool's own (a merchant's sheet that happens to bear the name is never written)."""
+    taken = set(taken)
+    for name in names:
+        if name not in taken or ours(name):
+            return name
+    raise WorkbookError(
+        f"工作簿里的“{'”“'.join(names)}”都是您自己的工作表，没有地方写统计和记录：请把其中一个改名后再运行，文件未改动"
+    )
+
+
+def is_stats_sheet(grid: Sequence[Sequence[object]]) -> bool:
+    return bool(grid) and bool(grid[0]) and grid[0][0] == stats.STATS_TITLE
+
+
+def is_log_sheet(grid: Sequence[Sequence[object]]) -> bool:
+    filled = [r for r in grid if used_width(r)]
+    return not filled or tuple((list(grid[0]) + [None] * len(LOG_HEADERS))[: len(LOG_HEADERS)]) == LOG_HEADERS
+
+
+def log_place(grid: Sequence[Sequence[object]]) -> tuple[int, bool]:
+    """Where the next 记录 line goes in a log sheet's values: (its row, whether the header row must be written
+    first). An empty sheet gets the header in row 1 and the line in row 2."""
+    last = max((i + 1 for i, values in enumerate(grid) if used_width(values)), default=0)
+    if last == 0:
+        return 2, True
+    return last + 1, False
+
+
+def output_columns(register: Register) -> tuple[dict[str, int], tuple[str, ...]]:
+    """Sheet columns of the output columns, and the headers of those the register lacks: those go right of the
+    headers and of any value the merchant keeps beyond them, so no cell of theirs is ever written over."""
+    columns: dict[str, int] = {}
+    new: list[str] = []
+    next_col = max(register.last_col, register.used_col) + 1
+    for column in OUTPUT_COLUMNS:
+        if column.key in register.found:
+            columns[column.key] = register.column(column.key)
+        else:
+            columns[column.key] = next_col
+            new.append(column.header)
+            next_col += 1
+    if next_col - 1 > MAX_COLUMN:
+        raise WorkbookError(
+            f"{register.sheet} 右侧已用到第 {register.used_col} 列，放不下 {len(new)} 个结果列（Excel 最多 {MAX_COLUMN} 列）："
+            "请删除右侧多余的列后再运行，文件未改动"
+        )
+    return columns, tuple(new)
+
+
+# ------------------------------------------------------------------------------------------------ judging
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The result of judging one register: facts and verdicts in row order, plus the output values to write."""
+
+    rows: tuple[int, ...]
+    facts: tuple[Facts, ...]
+    verdicts: tuple[Verdict, ...]
+    outputs: tuple[dict[str, object], ...]
+    warnings: tuple[str, ...] = ()
+
+
+def output_values(verdict: Verdict, now: datetime) -> dict[str, object]:
+    """The values of the output columns for one verdict (SPEC §2), keyed by canonical key."""
+    # Enum members' _value_ is their value: ``.value`` is a property in Python 3.11, ten times slower, and this runs
+    # for every row of every run.
+    if verdict.decision is Decision.DONE:
+        return {"decision": verdict.decision._value_, "sla": Sla.CLOSED._value_}
+    risks = "；".join(verdict.risks)
+    values: dict[str, object] = {
+        "decision": verdict.decision._value_,
+        "amount": verdict.amount,
+        "payer": verdict.payer._value_ if verdict.payer else None,
+        "deadline": verdict.deadline,
+        "sla": verdict.sla._value_ if verdict.sla else None,
+        "risks": cell_text(risks) if risks else None,  # text that may quote the merchant's cells or 规则
+        "rule_id": cell_text(verdict.rule_id) if verdict.rule_id else None,
+        "explanation": cell_text(verdict.explanation),
+        "checked_at": now,
+    }
+    if verdict.reply is not None:
+        values["reply"] = cell_text(verdict.reply)
+    return values
+
+
+@without_gc_pauses
+def evaluate(
+    headers: Sequence[object],
+    rows: Sequence[tuple[int, Sequence[object]]],
+    sheet: str,
+    policy: Policy,
+    now: datetime,
+    renderer=None,
+    letters: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> Evaluation:
+    """Judge a register given as its header cells and (row number, values) pairs.
+
+    ``renderer`` (from ``replies``) fills each verdict's reply; without it the reply column is left alone.
+    """
+    found = map_headers(list(headers))
+    reader = Reader(found, letters or {}, sheet, policy)
+    facts = tuple(f for part in in_parts(rows, progress, "读取") for f in reader.read_all(part))
+    verdicts = judge_all(facts, policy, now)
+    if renderer is not None:
+        verdicts = [
+            v if v.decision is Decision.DONE else replace(v, reply=renderer(f, v))
+            for f, v in ticking(list(zip(facts, verdicts)), progress, "生成回复")
+        ]
+    return Evaluation(
+        rows=tuple(number for number, _ in rows),
+        facts=facts,
+        verdicts=tuple(verdicts),
+        outputs=tuple(output_values(v, now) for v in verdicts),
+        warnings=tuple(policy.calendar.warnings()),
+    )
+
+
+def evaluate_register(register: Register, policy: Policy, now: datetime, renderer=None, rows=None, progress=None) -> Evaluation:
+    """``evaluate`` over a register's cases (or the ``rows`` of it given)."""
+    return evaluate(register.headers, register.rows if rows is None else rows, register.sheet, policy, now, renderer,
+                    register.letters(), progress)
+
+
+def same_value(old: object, new: object) -> bool:
+    """Whether a cell already holds the value a run would write.
+
+    Values read back are compared by what they mean: 20 or 20.0 is ¥20.00; a date-time read as a whole day
+    (calamine gives a ``date`` for midnight) or a hair off from float rounding is the same moment; a long text
+    kept as its digest matches the text it was made from.
+    """
+    matches = getattr(old, "matches", None)
+    if matches is not None:
+        return bool(matches(new))
+    if isinstance(new, Decimal) and isinstance(old, (int, float, Decimal)) and not isinstance(old, bool):
+        return Decimal(str(old)) == new
+    if isinstance(new, datetime) and isinstance(old, date):
+        if not isinstance(old, datetime):
+            old = datetime(old.year, old.month, old.day)
+        return abs((old.replace(tzinfo=None) - new.replace(tzinfo=None)).total_seconds()) < 0.5
+    if new in (None, "") and old in (None, ""):
+        return True
+    return old == new
+
+
+@dataclass
+class Tally:
+    """A run's counts, for the summary, the 记录 line and the tests."""
+
+    rows: int = 0
+    changed: int = 0
+    by_decision: Counter = field(default_factory=Counter)
+    overdue: int = 0
+    due_soon: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    fingerprint: str = ""
+
+    def count(self, evaluation: Evaluation) -> None:
+        """The counts of an evaluation."""
+        verdicts = evaluation.verdicts
+        self.rows = len(verdicts)
+        self.by_decision = Counter(v.decision for v in verdicts)
+        self.overdue = sum(v.sla is Sla.OVERDUE for v in verdicts)
+        self.due_soon = sum(v.sla is Sla.DUE_SOON for v in verdicts)
+        self.errors = [v.explanation for v in verdicts if v.decision is Decision.INCOMPLETE]
+        self.warnings = list(evaluation.warnings) + waiting_lines(verdicts)  # issue 15: what cases wait on
+
+    def kinds(self) -> str:
+        """Decisions by kind, the most frequent first: ``退货退款 3，信息不全 1``."""
+        order = list(Decision)
+        ranked = sorted(self.by_decision.items(), key=lambda kv: (-kv[1], order.index(kv[0])))
+        return "，".join(f"{d.value} {n}" for d, n in ranked)
+
+    def lines(self) -> list[str]:
+        """A few lines for the merchant: rows, decisions by kind, overdue, errors, warnings."""
+        lines = [
+            f"已检查 {self.rows} 行，更新 {self.changed} 行：{self.kinds() or '无'}",
+            f"已超时 {self.overdue}，即将超时 {self.due_soon}，信息不全 {len(self.errors)}",
+        ]
+        lines += [f"  {e}" for e in self.errors[:10]]
+        if len(self.errors) > 10:
+            lines.append(f"  …另有 {len(self.errors) - 10} 行信息不全")
+        lines += [f"注意：{w}" for w in self.warnings]
+        return lines
+
+
+def log_row(tally: Tally, source: str, name: str, at: datetime) -> tuple[object, ...]:
+    """The 记录 line of a run: time, what ran it, file, rows checked, rows changed, decisions by kind, errors,
+    policy fingerprint (LOG_HEADERS)."""
+    return (at, source, name, tally.rows, tally.changed, tally.kinds() or "无", len(tally.errors), tally.fingerprint)
+
+
+# ------------------------------------------------------------------------------------------------ 统计
+
+
+@dataclass(frozen=True)
+class Board:
+    """The dashboard of a run, its sheet layout, and whether 统计 differs from it (an identical one is no change)."""
+
+    dashboard: stats.Dashboard
+    plan: stats.Plan
+    stale: bool
+    moved: bool = True  # stale in more than the figures that follow the clock (the open cases' waiting hours)
+
+
+def board_from(
+    register: Register,
+    evaluation: Evaluation,
+    stats_grid: Sequence[Sequence[object]],
+    now: datetime,
+    tz: str,
+    charts: int | None = None,
+) -> Board:
+    """The dashboard of a judged register, keeping the 订单数 lines of ``stats_grid`` (统计's values), and whether
+    统计 — those values and, when known, its ``charts`` count — already shows it. Only closed cases' 退款金额 is
+    read from the rows, and a run never changes it."""
+    by_row = dict(register.rows)
+    amounts, answered = stats.register_extras(
+        list(register.headers), [(n, by_row.get(n, ())) for n in evaluation.rows], tz
+    )
+    board = stats.compute(
+        evaluation.facts, evaluation.verdicts, now, orders=stats.order_lines(stats_grid), amounts=amounts,
+        answered=answered,
+    )
+    plan = stats.plan(board)
+    shown, wanted = grid_content(stats_grid), grid_content(plan.content())
+    other_charts = charts is not None and charts != len(plan.charts)
+    clock = {(r + 1, c) for (r, c), cell in plan.cells.items() if cell.value == stats.WAITING_LABEL}
+    moved = other_charts or _without(shown, clock) != _without(wanted, clock)
+    return Board(board, plan, other_charts or shown != wanted, moved)
+
+
+def _without(content: dict, cells: set) -> dict:
+    return {position: value for position, value in content.items() if position not in cells}
+
+
+def grid_content(source) -> dict[tuple[int, int], object]:
+    """(row, column) → value of every non-blank cell but the subtitle (a grid, or ``Plan.content()``), numbers
+    as rounded floats, so a sheet read back compares equal to the plan it shows."""
+    cells: Iterable[tuple[tuple[int, int], object]]
+    if isinstance(source, dict):
+        cells = source.items()
+    else:
+        cells = (((r, c), v) for r, row in enumerate(source, start=1) for c, v in enumerate(row, start=1))
+    content = {}
+    for position, value in cells:
+        if value in (None, "") or position == stats.SUBTITLE_CELL:
+            continue
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            value = round(float(value), 6)
+        elif isinstance(value, datetime):
+            value = value.replace(microsecond=0)
+        elif isinstance(value, date):  # calamine reads a date-time at midnight as a date
+            value = datetime(value.year, value.month, value.day)
+        content[position] = value
+    return content
+
+
+# ------------------------------------------------------------------------------------------------ the plans
+
+
+@dataclass(frozen=True)
+class Book:
+    """What a front end read besides the register: the policy, 统计's values and chart count (None: unknown),
+    the workbook's name for 记录, and when the run happens (``now`` judges; ``clock`` stamps 记录)."""
+
+    policy: Policy
+    now: datetime
+    clock: datetime
+    name: str
+    stats_grid: Sequence[Sequence[object]] = ()
+    charts: int | None = None
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """A check as a value: the output columns (sheet columns by key) and the headers to add, the cells to write
+    (changed rows only: sheet row → key → value), the dashboard, the 记录 line, and the counts."""
+
+    columns: dict[str, int]
+    new_headers: tuple[str, ...]
+    updates: tuple[tuple[int, dict[str, object]], ...]
+    board: Board
+    log: tuple[object, ...]
+    tally: Tally
+    evaluation: Evaluation
+
+    @property
+    def moves(self) -> bool:
+        """Whether the plan changes anything a merchant would see (a new "now" alone is no change)."""
+        return bool(self.updates or self.new_headers or self.board.moved)
+
+
+def plan_check(
+    register: Register,
+    book: Book,
+    *,
+    renderer=None,
+    only_rows: set[int] | None = None,
+    keys: Sequence[str] | None = None,
+    source: str = "refund-sheet check",
+    progress: Progress | None = None,
+) -> CheckPlan:
+    """检查全部 (and ``refund-sheet check``): judge every case and write the outputs of the rows whose outputs
+    changed (检查时间 then says when a row's outputs last changed). ``only_rows`` (sheet rows) limits the run to
+    those rows (检查选中行); ``keys`` limits the output columns that change (刷新时效: SLA_KEYS; 生成回复:
+    REPLY_KEYS), and 检查时间 is stamped only by a run of every key. 统计 is always the whole register's."""
+    policy, now = book.policy, book.now
+    rows = register.rows if only_rows is None else [r for r in register.rows if r[0] in only_rows]
+    evaluation = evaluate_register(register, policy, now, renderer, rows, progress)
+    columns, new_headers = output_columns(register)
+    wanted = None if keys is None else set(keys)
+    updates = []
+    for number, outputs in zip(evaluation.rows, evaluation.outputs):
+        if wanted is not None:
+            outputs = {key: value for key, value in outputs.items() if key in wanted}
+        if any(key != "checked_at" and not same_value(register.old(number, columns[key]), value)
+               for key, value in outputs.items()):
+            updates.append((number, outputs))
+    whole = evaluation if only_rows is None else evaluate_register(register, policy, now)
+    board = board_from(register, whole, book.stats_grid, now, policy.params.timezone, book.charts)
+    tally = Tally(changed=len(updates), fingerprint=policy.fingerprint)
+    tally.count(evaluation)
+    return CheckPlan(columns, new_headers, tuple(updates), board, log_row(tally, source, book.name, book.clock),
+                     tally, evaluation)
+
+
+@dataclass(frozen=True)
+class StatsPlan:
+    """更新统计 as a value: the dashboard (``board.stale`` says whether 统计 needs writing), the 记录 line."""
+
+    board: Board
+    log: tuple[object, ...]
+    tally: Tally
+
+
+def plan_stats(register: Register, book: Book, source: str = "更新统计", progress: Progress | None = None) -> StatsPlan:
+    """更新统计 (and ``refund-sheet`` checks that find nothing else to do): the dashboard of the register as it is
+    now, judged without replies; nothing written to the register."""
+    evaluation = evaluate_register(register, book.policy, book.now, progress=progress)
+    board = board_from(register, evaluation, book.stats_grid, book.now, book.policy.params.timezone, book.charts)
+    tally = Tally(fingerprint=book.policy.fingerprint)
+    tally.count(evaluation)
+    return StatsPlan(board, log_row(tally, source, book.name, book.clock), tally)
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """An import as a value: the merge (``imports.MergePlan``: cells refreshed by row, new cases), the sheet row
+    the first new case goes in (below the last case), and the 记录 line."""
+
+    merge: MergePlan
+    next_row: int
+    log: tuple[object, ...]
+
+    @property
+    def last_row(self) -> int:
+        return self.next_row + len(self.merge.appends) - 1
+
+
+def plan_import(
+    register: Register,
+    book: Book,
+    export_headers: Sequence[object],
+    export_rows: Sequence[tuple[int, Sequence[object]]],
+    export_name: str,
+    orders: dict[str, dict] | None = None,
+    source: str = "refund-sheet import",
+) -> ImportPlan:
+    """导入售后单 (and ``refund-sheet import``): merge an after-sales export into the register by 售后单号."""
+    from .imports import plan_merge
+
+    policy = book.policy
+    merge = plan_merge(list(register.headers), list(register.rows), export_headers, export_rows, policy, orders, export_name)
+    next_row = max((number for number, _ in register.rows), default=register.header_row) + 1
+    if next_row + len(merge.appends) - 1 > MAX_ROW:
+        raise WorkbookError(
+            f"{register.sheet} 已到 Excel 的最后一行，放不下 {len(merge.appends)} 个新售后单：请把旧的已完结单另存后再导入，文件未改动"
+        )
+    counts = f"导入：新增 {len(merge.appends)}，更新 {len(merge.updates)}，未变 {len(merge.unchanged)}"
+    log = (book.clock, f"{source} {export_name}", book.name, len(export_rows), len(merge.appends) + len(merge.updates),
+           counts, len(merge.rejected), policy.fingerprint)
+    return ImportPlan(merge, next_row, log)
+
+
+# ------------------------------------------------------------------------------------------------ selections
+
+_AREA = re.compile(r"^\$?[A-Z]{0,3}\$?(\d*)(?::\$?[A-Z]{0,3}\$?(\d*))?$")
+
+
+def rows_of_address(address: str) -> set[int] | None:
+    """Sheet rows covered by an A1 address such as ``$A$3:$F$5,$A$9:$F$9`` or ``$3:$5``; ``None`` when an area
+    is whole columns (``$B:$B``), which means every row."""
+    rows: set[int] = set()
+    for area in address.replace(" ", "").split(","):
+        match = _AREA.match(area.split("!")[-1])
+        if not match:
+            raise RefundSheetError(f"无法识别选中的区域“{address}”")
+        first, last = match.group(1), match.group(2) or match.group(1)
+        if not first:
+            return None
+        rows.update(range(int(first), int(last) + 1))
+    return rows
