@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -577,18 +578,37 @@ def _first_line(error: Exception) -> str:
     return "；".join(lines[:3])[:200]
 
 
+RULES_FRESH_SECONDS = 2.0
+_RULES_READ: dict[str, tuple[float, list[list[object]] | None]] = {}
+
+
 def udf_policy(rules, caller) -> Policy:
     """The policy for a worksheet function: the ``rules`` range when given, else the calling workbook's 规则
-    sheet, else the defaults."""
+    sheet, else the defaults. Compiled once per distinct content (``_compiled``)."""
     if rules is not None:
         return _compiled([list(r) for r in rules])
     try:
-        book = caller.sheet.book
-        if RULES in book.sheet_names:
-            return _compiled(read_grid(book.sheets[RULES]))
+        grid = book_rules(caller.sheet.book)
     except AttributeError:  # no caller (called from Python, or Excel did not pass one)
-        pass
-    return default_policy()
+        grid = None
+    return default_policy() if grid is None else _compiled(grid)
+
+
+def book_rules(book) -> list[list[object]] | None:
+    """The values of a book's 规则 sheet (None without one), read at most once per RULES_FRESH_SECONDS: a
+    recalculation runs the worksheet functions of every row within moments, and one range read serves them all
+    instead of one per cell. An edit of 规则 is seen by the next recalculation after that (a function without the
+    ``rules`` argument is not recalculated by an edit of 规则 anyway; with it, the argument is the rules)."""
+    key = getattr(book, "fullname", None) or book.name
+    now = time.monotonic()
+    seen = _RULES_READ.get(key)
+    if seen is not None and now - seen[0] < RULES_FRESH_SECONDS:
+        return seen[1]
+    grid = read_grid(book.sheets[RULES]) if RULES in book.sheet_names else None
+    if len(_RULES_READ) >= 8:
+        _RULES_READ.clear()
+    _RULES_READ[key] = (now, grid)
+    return grid
 
 
 def udf_now(at, policy: Policy) -> datetime | None:

@@ -8,6 +8,7 @@ becomes a formula (recorded, so a test can assert none was made); reading an emp
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -239,8 +240,11 @@ class App:
 class Book:
     """``Book({"退款登记": rows, "规则": rows})``: sheets from rows of values, the first one active."""
 
+    opened = itertools.count(1)
+
     def __init__(self, sheets: dict[str, list[list]], name: str = "RefundTracker.xlsx"):
         self.name = name
+        self.fullname = rf"C:\Users\店主\Documents\{next(Book.opened)}\{name}"  # unique, as each open book's is
         self.ops: Counter = Counter()
         self.log: list[tuple[str, str, str]] = []
         self.app = App()

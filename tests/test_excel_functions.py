@@ -88,6 +88,19 @@ def test_without_a_rules_argument_the_calling_workbook_rules_sheet_is_used():
     assert excel.REFUND_AMOUNT(HEADERS, keep_goods, None, AT, Book({"退款登记": [HEADERS]}).sheets[0].range("Z2")) == 19.8
 
 
+def test_a_recalculation_reads_the_rules_sheet_once_not_once_per_cell(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(excel.time, "monotonic", lambda: clock[0])
+    book = Book({"退款登记": [HEADERS], "规则": rules(("部分退款比例", "30"))})
+    caller = book.sheets["退款登记"].range("Z2")
+    keep_goods = values(售后类型="仅退款(已发货)", 售后原因="不想要了")
+    answers = {excel.REFUND_AMOUNT(HEADERS, keep_goods, None, AT, caller) for _ in range(200)}
+    assert answers == {29.7} and book.ops_on("规则")["read"] == 1  # 200 cells, one range read of 规则
+    book.sheets["规则"].put(3, 2, "50")  # the merchant edits the ratio; the next recalculation sees it
+    clock[0] += excel.RULES_FRESH_SECONDS
+    assert excel.REFUND_AMOUNT(HEADERS, keep_goods, None, AT, caller) == 49.5 and book.ops_on("规则")["read"] == 2
+
+
 def test_check_spills_one_result_row_per_table_row():
     table = [
         ["退款登记"],  # a title row above the header
