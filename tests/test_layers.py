@@ -15,9 +15,9 @@ PACKAGE = Path(refund_sheet.__file__).parent
 def test_each_library_is_touched_by_one_module_only():
     # addin.py (the add-in builder) imports xlwings.udfs inside import_functions() only, at build time, to run
     # xlwings' own "Import Functions" wrapper generator; nothing at run time goes through it.
-    # openpyxl builds new workbooks (build, dashboard's scratch sheets) and reads exports (__init__); it never
+    # openpyxl builds new workbooks (build, look, dashboard's scratch sheets) and reads exports (__init__); it never
     # writes an existing workbook: that is the package writer's job (read, package, write, apply).
-    workbook = {"workbook/build.py", "workbook/dashboard.py", "workbook/__init__.py"}
+    workbook = {"workbook/build.py", "workbook/dashboard.py", "workbook/look.py", "workbook/__init__.py"}
     owners = {"openpyxl": workbook, "python_calamine": {"workbook/read.py"}, "jinja2": {"replies.py"},
               "xlwings": {"excel.py", "addin.py"}, "click": {"cli.py"}, "rich": {"report.py"}, "matplotlib": {"charts.py"}}
     for library, allowed in owners.items():

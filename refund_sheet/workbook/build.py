@@ -14,7 +14,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -26,6 +26,7 @@ from ..engine.columns import INPUT_COLUMNS, OUTPUT_COLUMNS
 from ..engine.layout import FIRST_TITLE_ROW, SPARE_ROWS, policy_layout
 from ..engine.model import CaseType, Decision, Sla
 from . import DATETIME_FORMAT, MONEY_FORMAT, POLICY_SHEET, REGISTER_SHEET
+from .look import BOX, HEADER_FILL, HEADER_FONT, TABLE_TITLE_FONT, TITLE_FONT, style_header, tidy_part
 from .read import LOG_SHEET
 
 HELP_SHEET = "说明"
@@ -34,13 +35,6 @@ FIXED_TIME = "2026-01-01T00:00:00Z"
 FIXED_ZIP_TIME = (2026, 1, 1, 0, 0, 0)
 FORMAT_ROWS = 5000  # rows below the header that get validation and colouring in a new tracker
 
-HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-OUTPUT_FILL = PatternFill("solid", fgColor="375623")
-TITLE_FONT = Font(bold=True, size=14, color="1F4E78")
-TABLE_TITLE_FONT = Font(bold=True, size=12, color="1F4E78")
-THIN = Side(style="thin", color="BFBFBF")
-BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 RED_FILL = PatternFill("solid", fgColor="FFC7CE", bgColor="FFC7CE")
 AMBER_FILL = PatternFill("solid", fgColor="FFEB9C", bgColor="FFEB9C")
 RED_FONT = Font(color="9C0006")
@@ -84,7 +78,7 @@ def build_tracker(rows: Sequence[dict[str, object]] = ()) -> Workbook:
     assert register is not None  # a new Workbook has its one sheet
     register.title = REGISTER_SHEET
     policy = wb.create_sheet(POLICY_SHEET)
-    from . import dashboard  # imports this module's styles
+    from . import dashboard
 
     dashboard.write_stats(wb, dashboard.empty_plan())  # the 订单数 input table is there before the first check
     dashboard.init_log(wb.create_sheet(LOG_SHEET))
@@ -94,27 +88,6 @@ def build_tracker(rows: Sequence[dict[str, object]] = ()) -> Workbook:
     wb.defined_names[DUE_SOON_NAME] = DefinedName(DUE_SOON_NAME, attr_text=anchors["due_soon"])
     wb.properties.creator = "refund-sheet"
     return wb
-
-
-DRAWING_A = "http://schemas.openxmlformats.org/drawingml/2006/main"
-EMPTY_XFRM = b"<xfrm/>"
-FULL_XFRM = b'<xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xfrm>'
-
-
-def tidy_part(name: str, data: bytes) -> bytes:
-    """A part openpyxl wrote, as other readers want it: a chart's frame with its (unused) position spelled out
-    (Gnumeric drops a chart whose <xfrm/> is empty), the drawing prefix declared on the root, no empty text run in
-    an axis's text properties, no empty <workbookProtection/> (it protects nothing and Gnumeric does not expect it)."""
-    if name.startswith(("xl/drawings/", "xl/charts/")) and name.endswith(".xml"):
-        # openpyxl declares the drawing prefix a: on each element that uses it; Gnumeric only finds it on the root
-        root = re.search(rb"<(?:wsDr|c:chartSpace|chartSpace)\b", data)
-        if root and b"xmlns:a=" not in data[root.start() : data.find(b">", root.start())]:
-            data = data[: root.end()] + f' xmlns:a="{DRAWING_A}"'.encode() + data[root.end() :]
-        data = data.replace(b"<a:r><a:t></a:t></a:r>", b"").replace(b"<a:r><a:t/></a:r>", b"")  # an empty run
-        return data.replace(EMPTY_XFRM, FULL_XFRM)
-    if name == "xl/workbook.xml":
-        return data.replace(b"<workbookProtection/>", b"")
-    return data
 
 
 def deterministic_bytes(wb: Workbook) -> bytes:
@@ -138,14 +111,6 @@ def deterministic_bytes(wb: Workbook) -> bytes:
 # ------------------------------------------------------------------------------------------------ 退款登记
 
 
-def _style_header(ws, row: int, width: int, output_from: int | None = None) -> None:
-    for col in range(1, width + 1):
-        cell = ws.cell(row, col)
-        cell.fill = OUTPUT_FILL if output_from and col >= output_from else HEADER_FILL
-        cell.font = HEADER_FONT
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-
 def _write_register(ws, rows: Sequence[dict[str, object]], anchors: dict[str, str]) -> None:
     columns = INPUT_COLUMNS + OUTPUT_COLUMNS
     letter = {c.key: get_column_letter(i) for i, c in enumerate(columns, start=1)}
@@ -157,7 +122,7 @@ def _write_register(ws, rows: Sequence[dict[str, object]], anchors: dict[str, st
         for cell in cells:
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # sample text is data, never a formula
-    _style_header(ws, 1, len(columns), output_from=len(INPUT_COLUMNS) + 1)
+    style_header(ws, 1, len(columns), output_from=len(INPUT_COLUMNS) + 1)
     ws.row_dimensions[1].height = 30
     ws.freeze_panes = "C2"  # the header row and the two ID columns stay in view
     ws.print_title_rows = "1:1"  # printed: every page repeats the headers and the two IDs
@@ -255,7 +220,7 @@ def _write_policy(ws) -> dict[str, str]:
         title.font = TABLE_TITLE_FONT
         for col, header in enumerate(headers, start=1):
             ws.cell(first - 1, col, header)
-        _style_header(ws, first - 1, len(headers))
+        style_header(ws, first - 1, len(headers))
         for i, values in enumerate(rows):
             for col, text in enumerate(values, start=1):
                 cell = ws.cell(first + i, col, _typed(text))

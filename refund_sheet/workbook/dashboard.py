@@ -19,8 +19,8 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import stats
-from .build import BOX, HEADER_FILL, HEADER_FONT, TABLE_TITLE_FONT, TITLE_FONT
 from .formats import DATE_FORMAT, STATS_FORMATS
+from .look import BOX, HEADER_FILL, HEADER_FONT, TABLE_TITLE_FONT, TITLE_FONT, style_header, tidy_part
 from .read import LOG_HEADERS, LOG_SHEET, STATS_SHEET
 
 INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
@@ -154,8 +154,6 @@ def scratch(stats_name: str | None = None, log_name: str | None = None, plan: st
     import io
     import zipfile
 
-    from .build import tidy_part
-
     wb = Workbook()
     blank = wb.active
     if stats_name:
@@ -177,11 +175,9 @@ def scratch(stats_name: str | None = None, log_name: str | None = None, plan: st
 
 def init_log(ws: Worksheet) -> None:
     """The header row and column widths of an empty 记录 sheet."""
-    from .build import _style_header
-
     for col, header in enumerate(LOG_HEADERS, start=1):
         ws.cell(1, col, header)
-    _style_header(ws, 1, len(LOG_HEADERS))
+    style_header(ws, 1, len(LOG_HEADERS))
     for col, width in enumerate(LOG_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = "A2"
