@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .engine import Decision, Facts, Policy, Sla, Verdict, compile_policy, judge_all, now_in
+from .engine import Decision, Facts, Policy, Run, Sla, Verdict, compile_policy, judge_run, now_in
 from .engine.batching import without_gc_pauses
 from .engine.columns import cell_text, column_letter, map_headers
 from .engine.decide import waiting_lines
@@ -147,9 +147,10 @@ def evaluate(
     now = now or now_in(policy.params.timezone)
     found = map_headers(list(headers))
     letters = letters or {}
-    reader = Reader(found, letters, sheet, policy)
+    run = Run(policy)  # this evaluation's look-ups and calendar warnings; the policy itself is never changed
+    reader = Reader(found, letters, sheet, run)
     facts = tuple(f for part in in_parts(rows, progress, "读取") for f in reader.read_all(part))
-    verdicts = judge_all(facts, policy, now)
+    verdicts, warnings = judge_run(facts, run, now)
     if renderer is not None:
         verdicts = [
             v if v.decision is Decision.DONE else replace(v, reply=renderer(f, v))
@@ -160,7 +161,7 @@ def evaluate(
         facts=facts,
         verdicts=tuple(verdicts),
         outputs=tuple(output_values(v, now) for v in verdicts),
-        warnings=tuple(policy.calendar.warnings()),
+        warnings=warnings,
     )
 
 
