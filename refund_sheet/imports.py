@@ -21,6 +21,7 @@ from .engine.columns import BY_KEY, map_headers
 from .engine.money import parse_money
 from .engine.parse import CellError, clean_id, clean_text, parse_datetime
 from .engine.policy import Policy
+from .engine.run import Run
 from .engine.vocab import parse_shipped
 
 ID_KEYS = ("case_id", "order_id", "sku")
@@ -129,6 +130,7 @@ def plan_merge(
 ) -> MergePlan:
     """Plan the merge of an export into the register (see the module docstring for what may change)."""
     tz = policy.params.timezone
+    run = Run(policy)  # the 商品 look-ups, remembered for this merge
     plan = MergePlan()
     export_found = map_headers(list(export_headers))
     if "case_id" not in export_found:
@@ -167,9 +169,9 @@ def plan_merge(
             continue  # an exact copy of the first line is the same case: merged into it
         seen[case_id] = (number, incoming)
         incoming = dict(incoming)
-        _complete(incoming, policy, orders)
+        _complete(incoming, run, orders)
         if not known.get(case_id, (0, {}))[1].get("category"):  # a 类目 the merchant typed on the case is enough
-            _new_product(plan, incoming, export_headers, values, policy)
+            _new_product(plan, incoming, export_headers, values, run)
         incoming = {k: v for k, v in incoming.items() if k in register_found}
         if orders is None and "delivered_at" in register_found and not incoming.get("delivered_at"):
             current = known.get(case_id, (0, {}))[1]
@@ -208,14 +210,14 @@ def _closed(incoming: dict[str, object], current: dict[str, object]) -> bool:
 
 
 def _new_product(
-    plan: MergePlan, record: dict[str, object], headers: Sequence[object], values: Sequence[object], policy: Policy
+    plan: MergePlan, record: dict[str, object], headers: Sequence[object], values: Sequence[object], run: Run
 ) -> None:
     """Add the record's product to ``plan.products`` when neither the record nor the 商品 table gives it a 类目
     and no row of the table (not even one still waiting for its 类目) names it."""
     sku, name = record.get("sku"), record.get("product")
     if record.get("category") or not (sku or name):
         return
-    if policy.product_row(sku, name) is not None:  # type: ignore[arg-type]
+    if run.product_row(sku, name) is not None:  # type: ignore[arg-type]
         return
     key = str(sku or name)
     if any((p.sku or p.name) == key for p in plan.products):
@@ -233,10 +235,10 @@ def _new_product(
     plan.products.append(NewProduct(str(sku or ""), product_id, str(name or "")))
 
 
-def _complete(record: dict[str, object], policy: Policy, orders: dict[str, dict[str, object]] | None) -> None:
+def _complete(record: dict[str, object], run: Run, orders: dict[str, dict[str, object]] | None) -> None:
     """Fill what the after-sales export lacks: 类目 from the 商品 table, buyer and 签收时间 from the orders."""
     if not record.get("category"):
-        category = policy.category_for_product(record.get("sku"), record.get("product"))  # type: ignore[arg-type]
+        category = run.category_for_product(record.get("sku"), record.get("product"))  # type: ignore[arg-type]
         if category:
             record["category"] = category
     if orders and record.get("order_id") in orders:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from . import stats
-from .engine import Decision, Facts, Policy, Sla, Verdict, judge_all
+from .engine import Decision, Facts, Policy, Run, Sla, Verdict, judge_run
 from .engine.batching import without_gc_pauses
 from .engine.columns import (
     OUTPUT_COLUMNS,
@@ -249,9 +249,10 @@ def evaluate(
     ``renderer`` (from ``replies``) fills each verdict's reply; without it the reply column is left alone.
     """
     found = map_headers(list(headers))
-    reader = Reader(found, letters or {}, sheet, policy)
+    run = Run(policy)  # this evaluation's look-ups and calendar warnings; the policy itself is never changed
+    reader = Reader(found, letters or {}, sheet, run)
     facts = tuple(f for part in in_parts(rows, progress, "读取") for f in reader.read_all(part))
-    verdicts = judge_all(facts, policy, now)
+    verdicts, warnings = judge_run(facts, run, now)
     if renderer is not None:
         verdicts = [
             v if v.decision is Decision.DONE else replace(v, reply=renderer(f, v))
@@ -262,7 +263,7 @@ def evaluate(
         facts=facts,
         verdicts=tuple(verdicts),
         outputs=tuple(output_values(v, now) for v in verdicts),
-        warnings=tuple(policy.calendar.warnings()),
+        warnings=warnings,
     )
 
 

@@ -7,11 +7,11 @@ import pytest
 from conftest import judge_row
 
 from refund_sheet.engine import Decision, compile_policy
-from refund_sheet.engine.calendar import WorkCalendar
+from refund_sheet.engine.calendar import CalendarRun, WorkCalendar
 from refund_sheet.engine.model import Loc
 from refund_sheet.engine.policy import PolicyCell, default_tables
 
-CAL = WorkCalendar()
+CAL = CalendarRun(WorkCalendar())
 
 
 @pytest.mark.parametrize(
@@ -62,13 +62,13 @@ def test_add_working_days(start, days, due):
 
 
 def test_a_year_the_calendar_does_not_know_falls_back_with_a_warning():
-    cal = WorkCalendar()
+    cal = CalendarRun(WorkCalendar())
     assert cal.add_working_days(datetime(2031, 1, 3, 9), 1) == datetime(2031, 1, 6, 9)  # Fri → Mon
     assert cal.warnings() and "2031" in cal.warnings()[0]
 
 
 def test_the_holiday_table_adds_rest_days_and_make_up_days():
-    cal = WorkCalendar(holidays=frozenset({date(2031, 1, 6)}), workdays=frozenset({date(2031, 1, 4)}))
+    cal = CalendarRun(WorkCalendar(holidays=frozenset({date(2031, 1, 6)}), workdays=frozenset({date(2031, 1, 4)})))
     assert cal.add_working_days(datetime(2031, 1, 3, 9), 1) == datetime(2031, 1, 4, 9)  # Saturday works
     assert cal.add_working_days(datetime(2031, 1, 4, 9), 1) == datetime(2031, 1, 7, 9)  # Monday rests
 
@@ -79,7 +79,7 @@ def test_holiday_rows_on_the_policy_reach_the_calendar():
     tables["节假日"] = [{"日期": cell("2031-01-06", "A"), "类型": cell("休息日", "B")}]
     policy, problems = compile_policy(tables)
     assert problems == []
-    assert not policy.calendar.is_workday(date(2031, 1, 6))
+    assert policy.calendar.look_up(date(2031, 1, 6)) is False
 
 
 def test_refund_deadline_after_a_return_counts_working_days():

@@ -2,39 +2,36 @@
 
 The official calendar (holidays and 调休 make-up workdays) comes from the maintained ``chinesecalendar``
 package. The 规则 sheet's 节假日 table adds or corrects days on top of it; for a year the package does not
-know, days fall back to Monday–Friday plus that table, and the calendar records a warning.
+know, days fall back to Monday–Friday plus that table, and the run's ``CalendarRun`` records a warning.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import chinese_calendar
+
+from .memo import Memo
 
 WEEKEND = (5, 6)
 
 
 @dataclass(frozen=True)
 class WorkCalendar:
-    """The official calendar plus the merchant's 节假日 table (``holidays`` rest, ``workdays`` work)."""
+    """The official calendar plus the merchant's 节假日 table (``holidays`` rest, ``workdays`` work).
+
+    Immutable, as part of the compiled Policy; the day arithmetic is done by a ``CalendarRun``, one per run, which
+    remembers the answers and records the years the official calendar does not cover.
+    """
 
     holidays: frozenset[date] = frozenset()
     workdays: frozenset[date] = frozenset()
-    # Years seen that the official calendar does not cover; filled as a side record, never affects equality.
-    unknown_years: set[int] = field(default_factory=set, compare=False, hash=False, repr=False)
-    # Answers already looked up: the package scans its tables on every call, and a batch asks about few days.
-    _known: dict[date, bool] = field(default_factory=dict, compare=False, hash=False, repr=False)
-    _windows: dict[tuple[date, int], datetime] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
-    def is_workday(self, day: date) -> bool:
-        """True when ``day`` is a working day (调休 Saturdays included, public holidays and weekends excluded)."""
-        known = self._known.get(day)
-        if known is None:
-            known = self._known[day] = self._look_up(day)
-        return known
-
-    def _look_up(self, day: date) -> bool:
+    def look_up(self, day: date) -> bool | None:
+        """True when ``day`` is a working day (调休 Saturdays included, public holidays and weekends excluded) by
+        the 节假日 table or the official calendar; ``None`` for a day of a year the official calendar does not cover
+        that the table does not name."""
         if day in self.holidays:
             return False
         if day in self.workdays:
@@ -42,15 +39,39 @@ class WorkCalendar:
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:
+            return None
+
+
+class CalendarRun:
+    """A WorkCalendar for one run: its answers remembered (the package scans its tables on every call, and a batch
+    asks about few days), and the years it did not cover recorded for ``warnings``."""
+
+    __slots__ = ("_days", "_windows", "calendar", "unknown_years")
+
+    def __init__(self, calendar: WorkCalendar) -> None:
+        self.calendar = calendar
+        self.unknown_years: set[int] = set()
+        self._days: Memo[date, bool] = Memo(self._look_up)
+        self._windows: Memo[tuple[date, int], datetime] = Memo(self._window_end)
+
+    def is_workday(self, day: date) -> bool:
+        """True when ``day`` is a working day; in a year the official calendar does not cover, Monday to Friday
+        plus the 节假日 table, and the year is recorded."""
+        return self._days[day]
+
+    def _look_up(self, day: date) -> bool:
+        known = self.calendar.look_up(day)
+        if known is None:
             self.unknown_years.add(day.year)
             return day.weekday() not in WEEKEND
+        return known
 
-    def warnings(self) -> list[str]:
+    def warnings(self) -> tuple[str, ...]:
         """One line per year that was computed without the official calendar."""
-        return [
+        return tuple(
             f"{year} 年不在内置法定节假日日历中，已按周一至周五加“节假日”表计算，请在规则!节假日 中补充该年的放假和调休安排"
             for year in sorted(self.unknown_years)
-        ]
+        )
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
         """``start`` moved forward by ``days`` working days, keeping the time of day.
@@ -73,11 +94,10 @@ class WorkCalendar:
         rest day (法定休假日: public holidays and weekends, 民法典 第203条), the window ends on the first working day
         after it. Returned as 23:59:59 of the last day.
         """
-        key = (delivered_at.date(), days)
-        end = self._windows.get(key)
-        if end is None:
-            last = key[0] + timedelta(days=days)
-            while not self.is_workday(last):
-                last += timedelta(days=1)
-            end = self._windows[key] = datetime.combine(last, time(23, 59, 59))
-        return end
+        return self._windows[delivered_at.date(), days]
+
+    def _window_end(self, key: tuple[date, int]) -> datetime:
+        last = key[0] + timedelta(days=key[1])
+        while not self.is_workday(last):
+            last += timedelta(days=1)
+        return datetime.combine(last, time(23, 59, 59))

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 from .batching import without_gc_pauses
 from .model import REFUNDING, CaseType, Decision, Facts, Loc, Payer, Problem, ReasonGroup, Risk, Sla, Verdict
 from .money import ZERO, cents, percent_of, yuan
-from .policy import UNKNOWN, Category, Policy, Reason, Situation, Unknown, first_match
-from .vocab import did_you_mean, fold, norm, refund_failed, waiting_for_buyer
+from .policy import UNKNOWN, Category, Policy, Situation, Unknown
+from .run import Run
+from .vocab import fold, norm, refund_failed, waiting_for_buyer
 
 MERCHANT_FAULT = frozenset({ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM, ReasonGroup.NOT_RECEIVED})
 # The members compared for every case, read once: reading ``Decision.DONE`` from an Enum class costs about 50 ns in
@@ -114,7 +115,7 @@ def _repeated_ids(all_facts: Sequence[Facts]) -> dict[str, list[int]]:
     }
 
 
-def deadline_of(f: Facts, policy: Policy) -> datetime | None:
+def deadline_of(f: Facts, run: Run) -> datetime | None:
     """The platform's deadline when given; else the policy's limit for the stage the case is in (SPEC §4).
     While the case waits on the buyer that is the buyer's deadline (the platform's, when the data has one)."""
     if f.platform_deadline is not None:
@@ -122,15 +123,15 @@ def deadline_of(f: Facts, policy: Policy) -> datetime | None:
     if waiting_for_buyer(f.status):
         return None
     if f.return_received_at is not None:
-        stage, start = policy.stage("待退款", f.type), f.return_received_at
+        stage, start = run.stage("待退款", f.type), f.return_received_at
     elif f.requested_at is not None:
-        stage, start = policy.stage("待商家处理", f.type), f.requested_at
+        stage, start = run.stage("待商家处理", f.type), f.requested_at
     else:
         return None
     if stage is None:
         return None
     if stage.unit == "工作日":
-        return policy.calendar.add_working_days(start, stage.amount)
+        return run.calendar.add_working_days(start, stage.amount)
     return start + _hours(stage.amount)
 
 
@@ -200,40 +201,20 @@ def refund_amount(
     return amount, how
 
 
-def _words(policy: Policy, reason_text: str | None, category_text: str | None) -> tuple[Reason | None, Category | None, tuple[str, ...]]:
-    """The policy's reason and category for a case's words, with a note for each it does not know; remembered
-    per pair of words (a register has few)."""
-    memo = policy._memo["words"]
-    key = (reason_text, category_text)
-    found: tuple[Reason | None, Category | None, tuple[str, ...]] | None = memo.get(key)
-    if found is None:
-        notes = []
-        reason = policy.reason(reason_text)
-        if reason is None:
-            choices = [r.name for r in policy.reasons]
-            notes.append(f"原因“{reason_text}”不在规则!原因 表中，按“其他”处理{did_you_mean(reason_text or '', choices)}")
-        category = policy.category(category_text)
-        if category is None:
-            names = [c.name for c in policy.categories]
-            notes.append(f"类目“{category_text}”不在规则!类目 表中，无法判断无理由退货{did_you_mean(category_text or '', names)}")
-        found = memo[key] = (reason, category, tuple(notes))
-    return found
-
-
-def situation_of(f: Facts, policy: Policy, risky: bool) -> tuple[Situation, Category | None, tuple[str, ...], datetime | None]:
+def situation_of(f: Facts, run: Run, risky: bool) -> tuple[Situation, Category | None, tuple[str, ...], datetime | None]:
     """What the rule conditions look at, plus notes for the explanation and the window's end.
 
     A fact the row is missing (``Facts.gaps``) makes the conditions on it ``UNKNOWN``: 类目 → 类目支持无理由 and
     七天内; whether the buyer signed → 已签收 and 七天内; only the signing date → 七天内. Goods never shipped have
     no window at all (七天内 is ``None``: a condition on it fails, as before).
     """
-    reason, category, notes = _words(policy, f.reason, f.category)
+    reason, category, notes = run.words(f.reason, f.category)
     gaps = f.gaps
     window_end = None
     in_window: bool | Unknown | None = None
     category_ok: bool | Unknown | None
     if category is not None and f.delivered_at is not None and f.requested_at is not None:
-        window_end = policy.calendar.window_end(f.delivered_at, category.window_days)
+        window_end = run.calendar.window_end(f.delivered_at, category.window_days)
         in_window = f.requested_at <= window_end
     elif gaps is not None and not (f.delivered_at is None and f.shipped is False):
         in_window = UNKNOWN
@@ -306,20 +287,21 @@ def _return_payer(decision: Decision, fault: bool) -> Payer:
     return Payer.NONE
 
 
-def judge(f: Facts, policy: Policy, now: datetime, risks: tuple[str, ...]) -> Verdict:
+def judge(f: Facts, run: Run, now: datetime, risks: tuple[str, ...]) -> Verdict:
     """One case's verdict, given its risk flags; see the module docstring for the order of judgement."""
     if f.closed or f.override is DONE:
         return Verdict(f.loc, DONE, sla=Sla.CLOSED, rule_id=CLOSED_RULE if f.closed else MANUAL)
 
-    deadline = deadline_of(f, policy)
-    sla = sla_of(deadline, now, policy, waiting_for_buyer(f.status) if f.status else False)
+    deadline = deadline_of(f, run)
+    sla = sla_of(deadline, now, run.policy, waiting_for_buyer(f.status) if f.status else False)
     if not f.problems and f.override is None:  # the common case, kept short
-        return _by_rules(f, policy, risks, deadline, sla)
+        return _by_rules(f, run, risks, deadline, sla)
     base = _BaseWithProblems(loc=f.loc, risks=risks, deadline=deadline, sla=sla, problems=f.problems)
 
-    engine = None if f.problems else _by_rules(f, policy, risks, deadline, sla)
+    engine = None if f.problems else _by_rules(f, run, risks, deadline, sla)
+    policy = run.policy
     if f.override is not None:
-        reason = policy.reason(f.reason)
+        reason = run.reason(f.reason)
         group = reason.group if reason else None
         fault = at_fault(f, group)
         amount, how = refund_amount(f.override, f, None, policy, fault)
@@ -354,9 +336,9 @@ def judge(f: Facts, policy: Policy, now: datetime, risks: tuple[str, ...]) -> Ve
     return engine
 
 
-def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], deadline: datetime | None, sla: Sla | None) -> Verdict:
-    s, category, notes, window_end = situation_of(f, policy, bool(risks))
-    hit = first_match(policy, s)
+def _by_rules(f: Facts, run: Run, risks: tuple[str, ...], deadline: datetime | None, sla: Sla | None) -> Verdict:
+    s, category, notes, window_end = situation_of(f, run, bool(risks))
+    hit = run.match(s)
     held: tuple[str, ...]
     if hit is None:  # a merchant's table without a catch-all row
         rule_id, held, decision, note, percent, payer, template = "", (), Decision.MANUAL_REVIEW, "没有规则命中，人工判断", None, Payer.NONE, None
@@ -369,9 +351,9 @@ def _by_rules(f: Facts, policy: Policy, risks: tuple[str, ...], deadline: dateti
         # A table without a risk rule would pay: a repeated 售后单号 never is, whatever the table says.
         rule_id, held, decision, note, percent, payer, template = ID_REPEAT_RULE, (), REVIEW, "售后单号重复，不自动退款，请人工核对", None, Payer.NONE, None
     fault = at_fault(f, s.group)
-    amount, how = refund_amount(decision, f, percent, policy, fault)
+    amount, how = refund_amount(decision, f, percent, run.policy, fault)
     if decision is PARTIAL and percent is None:
-        percent = policy.params.partial_percent
+        percent = run.policy.params.partial_percent
     unopened = bool(category and category.no_reason == "拆封后不支持" and s.group is PREFERENCE)
     parts = [_headline(note or decision.value, rule_id, held)]
     if how:
@@ -397,10 +379,25 @@ def _headline(note: str, rule_id: str, held: tuple[str, ...]) -> str:
     return f"{note}（{rule_id}：{'、'.join(held) or '兜底规则'}）"
 
 
+class Judged(NamedTuple):
+    """What judging a batch gives back: every case's verdict, in order, and the run's warnings (one line per year
+    the official calendar does not cover), to show the merchant."""
+
+    verdicts: list[Verdict]
+    warnings: tuple[str, ...]
+
+
 @without_gc_pauses
+def judge_run(all_facts: Sequence[Facts], run: Run, now: datetime) -> Judged:
+    """Every case's verdict, in order, and the run's warnings so far. The risk flags, which look at the whole batch,
+    are worked out at once."""
+    verdicts = [judge(f, run, now, risks) for f, risks in zip(all_facts, risks_of_all(all_facts, run.policy))]
+    return Judged(verdicts, run.warnings())
+
+
 def judge_all(all_facts: Sequence[Facts], policy: Policy, now: datetime) -> list[Verdict]:
-    """Every case's verdict, in order. The risk flags, which look at the whole batch, are worked out at once."""
-    return [judge(f, policy, now, risks) for f, risks in zip(all_facts, risks_of_all(all_facts, policy))]
+    """Every case's verdict, in order, judged in a run of their own (whose warnings ``judge_run`` would return)."""
+    return judge_run(all_facts, Run(policy), now).verdicts
 
 
 def waiting_lines(verdicts: Sequence[Verdict]) -> list[str]:

@@ -21,6 +21,7 @@ from .columns import BY_KEY
 from .model import CaseType, Decision, Facts, Loc, Problem
 from .money import ZERO, parse_money
 from .policy import Policy
+from .run import Run
 from .vocab import (
     DECISION_CHOICES,
     TYPE_CHOICES,
@@ -289,13 +290,15 @@ class Reader:
     ``found`` maps canonical keys to positions in a row's values; ``letters`` maps them to column letters for the
     problem locations. Cells are converted column by column, and each column remembers what its distinct values
     converted to (a register repeats the same dates, amounts and words on many rows), failures included, so a
-    value is converted once per run.
+    value is converted once per run. The policy's look-ups go through the run's ``Run`` (give the one that will
+    judge the rows; given a Policy, the reader makes its own).
     """
 
-    def __init__(self, found: dict[str, int], letters: dict[str, str], sheet: str, policy: Policy) -> None:
-        self.found, self.letters, self.sheet, self.policy = found, letters, sheet, policy
+    def __init__(self, found: dict[str, int], letters: dict[str, str], sheet: str, policy: Policy | Run) -> None:
+        self.run = policy if isinstance(policy, Run) else Run(policy)
+        self.found, self.letters, self.sheet, self.policy = found, letters, sheet, self.run.policy
         self._known: dict[str, bool] = {}  # 类目 text → whether the 类目 table knows it (a look-up per row, not a call)
-        when = _when_in(policy.params.timezone)
+        when = _when_in(self.policy.params.timezone)
         self._columns = tuple(
             (found.get(key, _NOWHERE), _Column(when if convert is None else convert, remember))
             for key, convert, remember in FIELDS
@@ -342,10 +345,10 @@ class Reader:
         closed = is_closed(status)
         case_type = parse_type(type_text, shipped) if type_text else None
         if category is None:
-            category = self.policy.category_for_product(sku, product)
+            category = self.run.category_for_product(sku, product)
         known = self._known.get(category) if category is not None else False
         if known is None:
-            known = self._known[category] = self.policy.category(category) is not None
+            known = self._known[category] = self.run.category(category) is not None
         gaps = None
         if not closed and (soft or not known or (delivered_at is None and shipped is not False)):
             gaps = self._gaps(row, soft or {}, category, product, sku, delivered_at, shipped)
@@ -384,7 +387,7 @@ class Reader:
         if _CATEGORY in soft:
             gaps["category"] = Problem(here("category"), "商品类目", soft[_CATEGORY])
         elif category is None:
-            entry = self.policy.product_row(sku, product)
+            entry = self.run.product_row(sku, product)
             name = f"「{product or sku or ''}」"
             if entry is not None:
                 gaps["category"] = Problem(entry.loc, "商品类目", f"{name}在 规则!商品 表中没有类目")
@@ -392,7 +395,7 @@ class Reader:
                 gaps["category"] = Problem(here("category"), "商品类目", f"为空，{name}也不在 规则!商品 表中")
             else:
                 gaps["category"] = Problem(here("category"), "商品类目", f"登记表没有类目列，{name}也不在 规则!商品 表中")
-        elif self.policy.category(category) is None:
+        elif self.run.category(category) is None:
             names = [c.name for c in self.policy.categories]
             gaps["category"] = Problem(
                 here("category"), "商品类目", f"“{category}”不在 规则!类目 表中{did_you_mean(category, names)}"

@@ -8,13 +8,11 @@ winner together with the conditions that held, so the explanation is built from 
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, NamedTuple, TypeVar, overload
+from typing import Literal, NamedTuple, TypeVar, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import defaults
@@ -137,6 +135,9 @@ class Params:
 
 @dataclass(frozen=True)
 class Policy:
+    """The compiled 规则 sheet: immutable, so one policy may serve any number of runs. A run remembers its look-ups
+    and records its calendar warnings in a ``run.Run`` of its own, never here."""
+
     rules: tuple[Rule, ...]
     reasons: tuple[Reason, ...]
     categories: tuple[Category, ...]
@@ -145,40 +146,19 @@ class Policy:
     params: Params
     products: tuple[ProductMap, ...] = ()
     fingerprint: str = ""
-    _reason_index: dict[str, Reason] = field(default_factory=dict, compare=False, hash=False, repr=False)
-    _category_index: dict[str, Category] = field(default_factory=dict, compare=False, hash=False, repr=False)
-    _memo: dict[str, Any] = field(default_factory=lambda: defaultdict(dict), compare=False, hash=False, repr=False)  # kind → memo
+    # (normalised name or alias, entry), the first of each word: what ``reason`` and ``category`` search
+    _reason_words: tuple[tuple[str, Reason], ...] = field(default=(), compare=False, hash=False, repr=False)
+    _category_words: tuple[tuple[str, Category], ...] = field(default=(), compare=False, hash=False, repr=False)
 
     def reason(self, text: str | None) -> Reason | None:
         """The policy's reason for a free-text 售后原因: exact name or alias first, then the longest name or
         alias contained in the text (the Douyin export writes 尺码拍错/不喜欢/效果不好 and the like)."""
-        return self._lookup("reason", text, self._reason_index)
+        return _lookup(text, self._reason_words)
 
     def category(self, text: str | None) -> Category | None:
         """The policy's category for a 类目 cell: exact, else the longest category name contained in it
         (a Douyin path like 服饰内衣>女装>T恤 has none; 女装/服装 finds 服装)."""
-        return self._lookup("category", text, self._category_index)
-
-    def _lookup(self, kind: str, text: str | None, index: dict[str, _Entry]) -> _Entry | None:
-        """Exact match of the normalised text, else the longest entry contained in it; remembered per text."""
-        memo = self._memo[kind]
-        found: _Entry | None
-        try:
-            found = memo[text]
-            return found
-        except KeyError:
-            pass
-        found = None
-        if text:
-            key = norm(text)
-            found = index.get(key)
-            if found is None:
-                longest = 0
-                for name, entry in index.items():
-                    if name and name in key and len(name) > longest:
-                        found, longest = entry, len(name)
-        memo[text] = found
-        return found
+        return _lookup(text, self._category_words)
 
     def category_for_product(self, sku: str | None, product: str | None) -> str | None:
         """类目 from the 商品 table: by 商家编码/商品ID exactly, else the first keyword contained in the name;
@@ -188,41 +168,36 @@ class Policy:
 
     def product_row(self, sku: str | None, product: str | None) -> ProductMap | None:
         """The 商品 row of a product: rows with a 类目 first (by 商家编码/商品ID exactly, else the first keyword
-        contained in the name), then rows still waiting for one; remembered per (sku, name)."""
-        memo = self._memo["product"]
-        key = (sku, product)
-        found: ProductMap | None
-        try:
-            found = memo[key]
-            return found
-        except KeyError:
-            pass
-        found = None
-        if self.products:
-            name = norm(product) if product else ""
-            for filled in (True, False):
-                rows = [r for r in self.products if bool(r.category) is filled]
-                found = next((r for r in rows if sku and (r.sku == sku or r.product_id == sku)), None) or next(
-                    (r for r in rows if name and r.keyword and norm(r.keyword) in name), None
-                )
-                if found is not None:
-                    break
-        memo[key] = found
-        return found
+        contained in the name), then rows still waiting for one."""
+        if not self.products:
+            return None
+        name = norm(product) if product else ""
+        for filled in (True, False):
+            rows = [r for r in self.products if bool(r.category) is filled]
+            found = next((r for r in rows if sku and (r.sku == sku or r.product_id == sku)), None) or next(
+                (r for r in rows if name and r.keyword and norm(r.keyword) in name), None
+            )
+            if found is not None:
+                return found
+        return None
 
     def stage(self, name: str, case_type: CaseType | None) -> Stage | None:
-        memo = self._memo["stage"]
-        key = (name, case_type)
-        found: Stage | None
-        try:
-            found = memo[key]
-            return found
-        except KeyError:
-            pass
-        found = memo[key] = next(
-            (s for s in self.stages if s.name == name and (s.types is None or case_type in s.types)), None
-        )
-        return found
+        return next((s for s in self.stages if s.name == name and (s.types is None or case_type in s.types)), None)
+
+
+def _lookup(text: str | None, words: tuple[tuple[str, _Entry], ...]) -> _Entry | None:
+    """Exact match of the normalised text, else the entry whose word is the longest contained in it."""
+    if not text:
+        return None
+    key = norm(text)
+    found: _Entry | None = None
+    longest = 0
+    for word, entry in words:
+        if word == key:
+            return entry
+        if word and word in key and len(word) > longest:
+            found, longest = entry, len(word)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------- matching
@@ -325,31 +300,19 @@ def _evaluate(rule: Rule, s: Situation) -> tuple[tuple[str, ...], tuple[str, ...
 def first_match(policy: Policy, s: Situation) -> Hit | None:
     """Hit policy FIRST in three-valued logic: top to bottom, a rule with a failing known condition is skipped;
     the first rule left either holds (it decides) or tests a fact the row is missing (``Hit.unknown``: the case
-    cannot be decided until that fact is filled in).
-
-    Memoised per policy: rules see the paid amount only through 金额不超过, so the situation with the amount
-    replaced by its place among the table's thresholds decides the match exactly; a batch has few such keys.
-    The words of a held amount condition name the amount, so such a hit is rebuilt for each case.
+    cannot be decided until that fact is filled in). A run remembers the answers (``run.Run.match``).
     """
-    thresholds: list[Decimal] | None = policy._memo.get("thresholds")
-    if thresholds is None:
-        thresholds = policy._memo["thresholds"] = sorted({r.max_amount for r in policy.rules if r.max_amount is not None})
-    key = (s.type, s.group, s.reason, s.delivered, s.in_window, s.category_ok, s.evidence, s.risk, bisect_left(thresholds, s.paid))
-    memo: dict[tuple[object, ...], Hit | None] = policy._memo["match"]
-    hit: Hit | Literal[False] | None = memo.get(key, False)
-    if hit is False:
-        hit = memo[key] = _first_match(policy, s)
-    if hit is not None and hit.rule.max_amount is not None:
-        return Hit(hit.rule, *_evaluate(hit.rule, s))  # type: ignore[misc]
-    return hit
-
-
-def _first_match(policy: Policy, s: Situation) -> Hit | None:
     for rule in policy.rules:
-        found = _evaluate(rule, s)
-        if found is not None:
-            return Hit(rule, *found)
+        hit = hit_of(rule, s)
+        if hit is not None:
+            return hit
     return None
+
+
+def hit_of(rule: Rule, s: Situation) -> Hit | None:
+    """``rule`` tried alone: the Hit it makes on ``s``, or ``None`` when one of its known conditions fails."""
+    found = _evaluate(rule, s)
+    return None if found is None else Hit(rule, *found)
 
 
 # ---------------------------------------------------------------------------------------------- compiling
@@ -747,18 +710,18 @@ def compile_policy(tables: dict[str, list[TableRow]] | None = None) -> tuple[Pol
         params=params,
         products=c.products(merged["商品"], categories),
         fingerprint=_fingerprint(merged),
-        _reason_index=_reason_index(reasons),
-        _category_index={norm(cat.name): cat for cat in categories},
+        _reason_words=_reason_words(reasons),
+        _category_words=tuple({norm(cat.name): cat for cat in categories}.items()),
     )
     return policy, c.problems
 
 
-def _reason_index(reasons: tuple[Reason, ...]) -> dict[str, Reason]:
+def _reason_words(reasons: tuple[Reason, ...]) -> tuple[tuple[str, Reason], ...]:
     index: dict[str, Reason] = {}
     for reason in reasons:
         for word in (reason.name, *reason.aliases):
             index.setdefault(norm(word), reason)
-    return index
+    return tuple(index.items())
 
 
 def _fingerprint(tables: dict[str, list[TableRow]]) -> str:
