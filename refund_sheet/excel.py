@@ -629,7 +629,7 @@ def judge_one(headers, row_values, rules, at, caller, *, reply: bool = False):
     sheet, number = _where(caller)
     now = udf_now(at, policy) or service.now_in(policy.params.timezone)
     evaluation = plan.evaluate(headers, [(number, values)], sheet, policy, now, renderer)
-    return evaluation.verdicts[0]
+    return evaluation.verdicts[0], evaluation.outputs[0]
 
 
 def _flat(values) -> list[object]:
@@ -675,7 +675,7 @@ def REFUND_DECISION(headers, row_values, rules=None, at=None, caller=None):
     The cell-by-cell twin of the 处理建议 column that 检查全部 fills; repeat-buyer and duplicate risks need the
     whole table, so they are seen by REFUND_CHECK and the buttons, not here.
     """
-    verdict = judge_one(headers, row_values, rules, at, caller)
+    verdict, _ = judge_one(headers, row_values, rules, at, caller)
     return _incomplete(verdict) or verdict.decision.value
 
 
@@ -686,7 +686,7 @@ def REFUND_AMOUNT(headers, row_values, rules=None, at=None, caller=None):
     The 退款金额 column of 检查全部 for one row: 0 for exchange, resend, reject and the other decisions that
     pay nothing back.
     """
-    verdict = judge_one(headers, row_values, rules, at, caller)
+    verdict, _ = judge_one(headers, row_values, rules, at, caller)
     return _incomplete(verdict) or _value(verdict.amount)
 
 
@@ -696,7 +696,7 @@ def REFUND_DEADLINE(headers, row_values, rules=None, at=None, caller=None):
 
     Returns an Excel date-time (format the cell as a date); the 处理时限 column of 检查全部 and 刷新时效.
     """
-    verdict = judge_one(headers, row_values, rules, at, caller)
+    verdict, _ = judge_one(headers, row_values, rules, at, caller)
     return _incomplete(verdict) or _value(verdict.deadline)
 
 
@@ -706,7 +706,7 @@ def REFUND_SLA(headers, row_values, rules=None, at=None, caller=None):
 
     The 时效状态 column of 刷新时效. Not volatile: pass NOW() as ``at`` for a live state.
     """
-    verdict = judge_one(headers, row_values, rules, at, caller)
+    verdict, _ = judge_one(headers, row_values, rules, at, caller)
     return _incomplete(verdict) or _value(verdict.sla.value if verdict.sla else None)
 
 
@@ -716,8 +716,8 @@ def REFUND_REPLY(headers, row_values, rules=None, at=None, caller=None):
 
     The 回复话术 column of 生成回复, rendered from the same templates (规则!参数 语言 picks the language).
     """
-    verdict = judge_one(headers, row_values, rules, at, caller, reply=True)
-    return _incomplete(verdict) or _value(verdict.reply)
+    verdict, outputs = judge_one(headers, row_values, rules, at, caller, reply=True)
+    return _incomplete(verdict) or _value(outputs.get("reply"))
 
 
 @xw.func(category=TITLE)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -228,8 +228,6 @@ def output_values(verdict: Verdict, now: datetime) -> dict[str, object]:
         "explanation": cell_text(verdict.explanation),
         "checked_at": now,
     }
-    if verdict.reply is not None:
-        values["reply"] = cell_text(verdict.reply)
     return values
 
 
@@ -253,16 +251,16 @@ def evaluate(
     reader = Reader(found, letters or {}, sheet, run)
     facts = tuple(f for part in in_parts(rows, progress, "读取") for f in reader.read_all(part))
     verdicts, warnings = judge_run(facts, run, now)
-    if renderer is not None:
-        verdicts = [
-            v if v.decision is Decision.DONE else replace(v, reply=renderer(f, v))
-            for f, v in ticking(list(zip(facts, verdicts)), progress, "生成回复")
-        ]
+    outputs = tuple(output_values(v, now) for v in verdicts)
+    if renderer is not None:  # the reply straight into the row's outputs: no second copy of each verdict
+        for f, v, values in ticking(list(zip(facts, verdicts, outputs)), progress, "生成回复"):
+            if v.decision is not Decision.DONE:
+                values["reply"] = cell_text(renderer(f, v))
     return Evaluation(
         rows=tuple(number for number, _ in rows),
         facts=facts,
         verdicts=tuple(verdicts),
-        outputs=tuple(output_values(v, now) for v in verdicts),
+        outputs=outputs,
         warnings=warnings,
     )
 

@@ -8,6 +8,7 @@ ever passed as data, so ``{{ 7*7 }}`` typed by a buyer comes out literally.
 
 from __future__ import annotations
 
+import re
 import traceback
 from dataclasses import fields
 from datetime import datetime
@@ -69,6 +70,7 @@ def environment(lang: str, templates: Path | None = None) -> SandboxedEnvironmen
         lstrip_blocks=True,
         keep_trailing_newline=False,
         auto_reload=False,  # templates are compiled once per run; no stat() per include per row
+        cache_size=-1,  # a plain dict of the compiled templates: an include per row is a dict look-up, not an LRU shuffle
     )
     env.filters["money"] = _money
     env.filters["pct"] = lambda v: "" if v is None else f"{Decimal(v).normalize():f}"
@@ -98,6 +100,36 @@ def load_templates(env: SandboxedEnvironment, names: set[str]) -> dict[str, jinj
         except jinja2.TemplateNotFound as error:
             raise TemplateError(f"找不到回复模板“{error.name}”（规则中的回复模板应为 templates 目录中的文件名）") from None
     return compiled
+
+
+INCLUDE = re.compile(r"""\{%\s*include\s+(["'])([^"']+)\1\s*%\}""")  # a plain include of a named partial
+SCOPED = re.compile(r"\{%-?\s*(?:set|macro|import|from|block|extends|call|filter|with)\b")  # makes names of its own
+
+
+def inlined(env: SandboxedEnvironment, name: str, depth: int = 0) -> str | None:
+    """The source of template ``name`` with each plain ``{% include "x.j2" %}`` replaced by x.j2's own source (its
+    includes too), or None when that could change what it renders: a partial that defines names of its own, one
+    that cannot be found, includes nested too deep. The partial is wrapped in empty comments, so the whitespace
+    rules (trim_blocks, lstrip_blocks) act around it as they did around the tag. Rendering a reply without
+    ``include`` at run time takes half the time: no template look-up and no new context per partial per row."""
+    try:
+        source = env.loader.get_source(env, name)[0] if env.loader else None
+    except jinja2.TemplateNotFound:
+        return None
+    if source is None or depth > 5:
+        return None
+    unsafe = False
+
+    def partial(match: re.Match) -> str:
+        nonlocal unsafe
+        inner = inlined(env, match.group(2), depth + 1)
+        if inner is None or SCOPED.search(inner):
+            unsafe = True
+            return match.group(0)
+        return "{# #}" + (inner[:-1] if inner.endswith("\n") else inner) + "{# #}"  # keep_trailing_newline=False
+
+    text = INCLUDE.sub(partial, source)
+    return None if unsafe else text
 
 
 def _goods(category: str) -> str:
@@ -158,13 +190,29 @@ def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str
     names = {template_name(d) for d in Decision if d not in (Decision.DONE,)}
     names |= {rule.template if rule.template.endswith(SUFFIX) else rule.template + SUFFIX for rule in policy.rules if rule.template}
     compiled = load_templates(env, names)
+    fast = {}  # each template with its partials inlined, where that renders the same; errors are located by the original
+    for name in compiled:
+        source = inlined(env, name)
+        if source is not None:
+            try:
+                fast[name] = env.from_string(source)
+            except jinja2.TemplateSyntaxError:
+                pass  # a partial's mistake: the original reports it, row by row
 
     def render(facts: Facts, verdict: Verdict) -> str:
         name = verdict.template or template_name(verdict.decision)
         if not name.endswith(SUFFIX):
             name += SUFFIX
+        values = context(facts, verdict, policy, lang)
+        text = None
+        if name in fast:
+            try:
+                text = fast[name].render(values)
+            except Exception:
+                pass  # rendered again from the original below, so the error names the file and line it is in
         try:
-            text = compiled[name].render(context(facts, verdict, policy, lang))
+            if text is None:
+                text = compiled[name].render(values)
         except jinja2.UndefinedError as error:
             return f"{ERROR_MARK}{_located(error, name)}：缺少变量（{error.message}）"
         except jinja2.exceptions.SecurityError as error:

@@ -16,7 +16,7 @@ FACTS = ["loc", "case_id", "order_id", "buyer", "product", "sku", "category", "t
          "shipping_fee", "shipped", "delivered_at", "requested_at", "platform_deadline", "evidence",
          "return_received_at", "status", "closed", "platform_risk", "override", "note", "problems", "gaps"]
 VERDICT = ["loc", "decision", "amount", "payer", "deadline", "sla", "risks", "rule_id", "held", "explanation",
-           "template", "percent", "group", "reason", "unopened_only", "window_end", "problems", "reply"]
+           "template", "percent", "group", "reason", "unopened_only", "window_end", "problems"]
 SITUATION = ["type", "group", "reason", "delivered", "in_window", "category_ok", "evidence", "risk", "paid"]
 
 
@@ -52,4 +52,4 @@ def test_a_verdict_by_the_rules_has_each_value_in_its_own_field():
     assert v.amount == Decimal("99.00") and v.reason == "尺码不合适" and v.group is not None
     assert v.rule_id in v.explanation and v.explanation.endswith("。")
     assert isinstance(v.deadline, datetime) and isinstance(v.window_end, datetime) and v.deadline != v.window_end
-    assert v.unopened_only is False and v.template is None and v.problems == () and v.reply is None
+    assert v.unopened_only is False and v.template is None and v.problems == ()

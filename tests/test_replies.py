@@ -11,6 +11,7 @@ from policy_edit import set_cell
 from refund_sheet import service
 from refund_sheet.cli import main
 from refund_sheet.engine import Sla, compile_policy, default_policy, judge_all
+from refund_sheet.engine.columns import INPUT_COLUMNS
 from refund_sheet.engine.policy import default_tables
 from refund_sheet.errors import TemplateError
 from refund_sheet.replies import ERROR_MARK, make_renderer
@@ -185,3 +186,41 @@ def test_the_rejection_names_the_goods_naturally(category, words):
     facts = facts_of([row(商品类目=category, 售后原因="不想要了")])
     verdict = judge_all(facts, POLICY, NOW)[0]
     assert words in make_renderer(POLICY)(facts[0], verdict)
+
+
+def test_partials_inlined_for_speed_render_exactly_what_include_renders(monkeypatch):
+    """make_renderer inlines plain includes (half the time per reply); the text must be the same, byte for byte,
+    for every decision in both languages and for a mix of real-looking cases."""
+    from refund_sheet import replies
+    from refund_sheet.samples import sample_rows
+
+    rows = sample_rows(NOW, 400)
+    facts = facts_of([{c.header: r.get(c.key) for c in INPUT_COLUMNS} for r in rows], POLICY)
+    cases = list(zip(facts, judge_all(facts, POLICY, NOW))) + list(SAMPLES.values())
+    for lang in ("zh-CN", "en"):
+        for name in ("refund_full.j2", "return_refund.j2", "reject.j2"):  # the built-in ones are inlined whole
+            assert not replies.INCLUDE.search(replies.inlined(replies.environment(lang), name) or "{% include \"x\" %}")
+        render = make_renderer(POLICY, lang=lang)
+        fast = [render(*case) for case in cases]
+        with monkeypatch.context() as patch:
+            patch.setattr(replies, "inlined", lambda env, name, depth=0: None)  # every partial through include
+            render = make_renderer(POLICY, lang=lang)
+        plain = [render(*case) for case in cases]
+        assert fast == plain and len(set(fast)) > 100
+
+
+def test_a_mistake_in_a_partial_is_located_in_the_partial_not_where_it_was_inlined(tmp_path):
+    write(tmp_path, "_greeting.j2", "{{ buyer }}，您好！\n{{ tracking_number }}\n")
+    reply = make_renderer(POLICY, templates=tmp_path)(*SAMPLES["REJECT"])
+    assert reply.startswith(ERROR_MARK) and "_greeting.j2 第 2 行" in reply and "tracking_number" in reply
+
+
+@pytest.mark.parametrize("partial", [
+    "{% set who = '客官' %}{{ who }}，您好！",  # names of its own: would leak into the template if pasted in
+    "{%- if buyer %}{{ buyer }}{% endif -%}，您好！{% include 'nowhere.j2' ignore missing %}",
+])
+def test_partials_that_could_render_differently_inlined_stay_includes(tmp_path, partial):
+    write(tmp_path, "_greeting.j2", partial)
+    write(tmp_path, "reject.j2", "{% set who = '顾客' %}{% include '_greeting.j2' %}再见，{{ who }}")
+    reply = make_renderer(POLICY, templates=tmp_path)(*SAMPLES["REJECT"])
+    assert reply.endswith("再见，顾客") and "您好！" in reply

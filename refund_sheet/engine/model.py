@@ -184,4 +184,3 @@ class Verdict:
     unopened_only: bool = False  # category accepts no-reason returns only when unopened
     window_end: datetime | None = None
     problems: tuple[Problem, ...] = ()
-    reply: str | None = None  # filled by the reply renderer, outside the pure core
