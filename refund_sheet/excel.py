@@ -628,8 +628,9 @@ def judge_one(headers, row_values, rules, at, caller, *, reply: bool = False):
     renderer = replies.make_renderer(policy) if reply else None
     sheet, number = _where(caller)
     now = udf_now(at, policy) or service.now_in(policy.params.timezone)
-    evaluation = plan.evaluate(headers, [(number, values)], sheet, policy, now, renderer)
-    return evaluation.verdicts[0], evaluation.outputs[0]
+    evaluation = plan.evaluate(headers, [(number, values)], sheet, policy, now)
+    ((_, outputs),) = plan.outputs(evaluation, now, renderer)
+    return evaluation.verdicts[0], outputs
 
 
 def _flat(values) -> list[object]:
@@ -745,9 +746,9 @@ def REFUND_CHECK(table, rules=None, at=None, with_replies=False, caller=None):
             raise
         raise RefundSheetError(f"找不到售后登记表的表头：{error}") from None
     now = udf_now(at, policy) or service.now_in(policy.params.timezone)
-    evaluation = plan.evaluate_register(register, policy, now, renderer)
+    evaluation = plan.evaluate_register(register, policy, now)
     columns, _ = plan.output_columns(register)
-    judged = dict(zip(evaluation.rows, evaluation.outputs))
+    judged = dict(plan.outputs(evaluation, now, renderer))
     out = [[""] * len(ORDER) for _ in range(register.header_row - 1)]
     out.append([c.header for c in OUTPUT_COLUMNS])
     for number in range(register.header_row + 1, len(grid) + 1):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -201,12 +201,12 @@ def output_columns(register: Register) -> tuple[dict[str, int], tuple[str, ...]]
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The result of judging one register: facts and verdicts in row order, plus the output values to write."""
+    """The result of judging one register: facts and verdicts in row order, and the run's warnings. The output
+    values come from ``outputs``, one row at a time."""
 
     rows: tuple[int, ...]
     facts: tuple[Facts, ...]
     verdicts: tuple[Verdict, ...]
-    outputs: tuple[dict[str, object], ...]
     warnings: tuple[str, ...] = ()
 
 
@@ -238,37 +238,37 @@ def evaluate(
     sheet: str,
     policy: Policy,
     now: datetime,
-    renderer=None,
     letters: dict[str, str] | None = None,
     progress: Progress | None = None,
 ) -> Evaluation:
-    """Judge a register given as its header cells and (row number, values) pairs.
-
-    ``renderer`` (from ``replies``) fills each verdict's reply; without it the reply column is left alone.
-    """
+    """Judge a register given as its header cells and (row number, values) pairs."""
     found = map_headers(list(headers))
     run = Run(policy)  # this evaluation's look-ups and calendar warnings; the policy itself is never changed
     reader = Reader(found, letters or {}, sheet, run)
     facts = tuple(f for part in in_parts(rows, progress, "读取") for f in reader.read_all(part))
     verdicts, warnings = judge_run(facts, run, now)
-    outputs = tuple(output_values(v, now) for v in verdicts)
-    if renderer is not None:  # the reply straight into the row's outputs: no second copy of each verdict
-        for f, v, values in ticking(list(zip(facts, verdicts, outputs)), progress, "生成回复"):
-            if v.decision is not Decision.DONE:
-                values["reply"] = cell_text(renderer(f, v))
-    return Evaluation(
-        rows=tuple(number for number, _ in rows),
-        facts=facts,
-        verdicts=tuple(verdicts),
-        outputs=outputs,
-        warnings=warnings,
-    )
+    return Evaluation(tuple(number for number, _ in rows), facts, tuple(verdicts), warnings)
 
 
-def evaluate_register(register: Register, policy: Policy, now: datetime, renderer=None, rows=None, progress=None) -> Evaluation:
+def evaluate_register(register: Register, policy: Policy, now: datetime, rows=None, progress=None) -> Evaluation:
     """``evaluate`` over a register's cases (or the ``rows`` of it given)."""
-    return evaluate(register.headers, register.rows if rows is None else rows, register.sheet, policy, now, renderer,
+    return evaluate(register.headers, register.rows if rows is None else rows, register.sheet, policy, now,
                     register.letters(), progress)
+
+
+def outputs(
+    evaluation: Evaluation, now: datetime, renderer=None, progress: Progress | None = None
+) -> Iterator[tuple[int, dict[str, object]]]:
+    """(sheet row, output values by key) of each judged row, made one row at a time (a run keeps only the rows it
+    writes). ``renderer`` (from ``replies``) gives each open case its reply; without it the reply is left alone."""
+    facts, verdicts, rows = evaluation.facts, evaluation.verdicts, evaluation.rows
+    stage = "生成回复" if renderer is not None else "比较"
+    for i in ticking(range(len(rows)), progress, stage):
+        verdict = verdicts[i]
+        values = output_values(verdict, now)
+        if renderer is not None and verdict.decision is not Decision.DONE:
+            values["reply"] = cell_text(renderer(facts[i], verdict))
+        yield rows[i], values
 
 
 def same_value(old: object, new: object) -> bool:
@@ -433,7 +433,6 @@ class CheckPlan:
     board: Board
     log: tuple[object, ...]
     tally: Tally
-    evaluation: Evaluation
 
     @property
     def moves(self) -> bool:
@@ -457,22 +456,21 @@ def plan_check(
     REPLY_KEYS), and 检查时间 is stamped only by a run of every key. 统计 is always the whole register's."""
     policy, now = book.policy, book.now
     rows = register.rows if only_rows is None else [r for r in register.rows if r[0] in only_rows]
-    evaluation = evaluate_register(register, policy, now, renderer, rows, progress)
+    evaluation = evaluate_register(register, policy, now, rows, progress)
     columns, new_headers = output_columns(register)
     wanted = None if keys is None else set(keys)
     updates = []
-    for number, outputs in zip(evaluation.rows, evaluation.outputs):
+    for number, values in outputs(evaluation, now, renderer, progress):
         if wanted is not None:
-            outputs = {key: value for key, value in outputs.items() if key in wanted}
+            values = {key: value for key, value in values.items() if key in wanted}
         if any(key != "checked_at" and not same_value(register.old(number, columns[key]), value)
-               for key, value in outputs.items()):
-            updates.append((number, outputs))
+               for key, value in values.items()):
+            updates.append((number, values))
     whole = evaluation if only_rows is None else evaluate_register(register, policy, now)
     board = board_from(register, whole, book.stats_grid, now, policy.params.timezone, book.charts)
     tally = Tally(changed=len(updates), fingerprint=policy.fingerprint)
     tally.count(evaluation)
-    return CheckPlan(columns, new_headers, tuple(updates), board, log_row(tally, source, book.name, book.clock),
-                     tally, evaluation)
+    return CheckPlan(columns, new_headers, tuple(updates), board, log_row(tally, source, book.name, book.clock), tally)
 
 
 @dataclass(frozen=True)
