@@ -2,10 +2,10 @@
 ribbon buttons and the REFUND_* worksheet functions.
 
 Buttons: the ribbon (addin/customUI14.xml) calls the VBA ``OnButton``, which runs ``on_button(<button id>)``.
-Each handler reads the register with one range read, calls the same service the command line uses
-(``service.check_grid``), and writes the output columns back with one range write per run of adjacent output
-columns, whatever the number of rows. Everything is computed before the first write, so an error leaves the
-workbook as it was and shows an Excel alert with the reason.
+Each handler reads the sheets a plan needs with one range read each (``read_book``), calls the same plan the
+command line calls (``plan.plan_check``, ``plan_stats``, ``plan_import``), and applies it with a constant number of
+range writes, whatever the number of rows (``apply_check``, ``apply_stats``, ``merge_writes``). Everything is
+computed before the first write, so an error leaves the workbook as it was and shows an Excel alert with the reason.
 
 Functions (UDFs, Windows only, as with every xlwings UDF): REFUND_DECISION, REFUND_AMOUNT, REFUND_DEADLINE,
 REFUND_SLA and REFUND_REPLY judge one row given its header row; REFUND_CHECK judges a whole table and spills

@@ -1,9 +1,8 @@
 """The dashboard's numbers (sheet 统计, `refund-sheet report`) from facts and verdicts, and the sheet's layout as
 plain cell values.
 
-Pure: no openpyxl, xlwings, rich or matplotlib. ``compute`` is called by the headless ``check``, by
-``service.refresh_stats`` (the 更新统计 button's headless twin) and by ``report``; the Excel front can call it on
-``check_grid``'s evaluation. ``plan`` turns the numbers into cells and chart ranges, so every writer (openpyxl in
+Pure: no openpyxl, xlwings, rich or matplotlib. ``compute`` is called through ``plan.board_from`` by every check
+and 更新统计, from the command line and from the buttons alike, and by ``report``. ``plan`` turns the numbers into cells and chart ranges, so every writer (openpyxl in
 ``workbook/dashboard.py``, or an xlwings range write) lays out the same sheet.
 
 Definitions, so a merchant can check a number by hand (docs/dashboard.md says the same in words):

@@ -39,7 +39,7 @@ def test_bug_a_time_zone_offset_beyond_24_hours_is_a_cell_error():
 
 @pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity"), Decimal("sNaN")])
 def test_bug_a_decimal_nan_in_a_money_cell_raised_invalid_operation(value):
-    """Found by hypothesis through check_grid (the library path the Excel front uses): Decimal('NaN') < 0 raised."""
+    """Found by hypothesis through the grid path the Excel front uses (then check_grid, now plan.register_of_grid + plan_check): Decimal('NaN') < 0 raised."""
     with pytest.raises(ValueError, match="不是金额"):
         parse_money(value)
     assert judge_row(实付金额=value).decision is Decision.INCOMPLETE
