@@ -41,7 +41,6 @@ REGISTER = "退款登记"
 RULES = "规则"
 HELP = "说明"
 TITLE = "退款助手"
-FORMULA_START = ("=", "+", "-", "@")  # text starting so is written as text, never as a formula (SPEC §8)
 KEY_OF_HEADER = {c.header: c.key for c in OUTPUT_COLUMNS}
 ORDER = tuple(c.key for c in OUTPUT_COLUMNS)
 
@@ -163,7 +162,7 @@ def add_products(book, products) -> str:
     rules = book.sheets[RULES]
     cells, where = product_cells(read_grid(rules), products)
     for row, column, text in cells:
-        rules.range((row, column)).value = import_cell(text)
+        rules.range((row, column)).value = to_cell(text)
     return where
 
 
@@ -248,11 +247,13 @@ def _selected_rows(book, register) -> set[int] | None:
 
 @dataclass(frozen=True)
 class Opened:
-    """The open book read for a plan: the register sheet and its values, the register, ``plan.Book``, and where
-    统计 and 记录 go with what they hold (an empty grid when the sheet is not there yet)."""
+    """The open book read for a plan: the register sheet, its values and the formulas in it (cell → formula
+    text), the register, ``plan.Book``, and where 统计 and 记录 go with what they hold (an empty grid when the
+    sheet is not there yet)."""
 
     sheet: Any
     grid: list[list[object]]
+    formulas: dict[tuple[int, int], str]
     register: plan.Register
     plan_book: plan.Book
     stats_name: str
@@ -261,9 +262,9 @@ class Opened:
 
 
 def read_book(book) -> Opened:
-    """Everything a plan takes, read from the open book, one range read per sheet: the register, the policy from
-    规则, 统计's values and 记录's (a sheet by either name that is the merchant's own is left alone, as the command
-    line does)."""
+    """Everything a plan takes, read from the open book, one range read per sheet (two for the register: its
+    values and its formulas): the register, the policy from 规则, 统计's values and 记录's (a sheet by either name
+    that is the merchant's own is left alone, as the command line does)."""
     grids: dict[str, list[list[object]]] = {}
 
     def grid_of(name: str) -> list[list[object]]:
@@ -271,9 +272,11 @@ def read_book(book) -> Opened:
             grids[name] = read_grid(book.sheets[name]) if name in book.sheet_names else []
         return grids[name]
 
-    sheet = register_sheet(book, grid_of)
+    sheet, table = register_sheet(book, grid_of)
+    grid = grid_of(sheet.name)
+    formulas = formulas_of(sheet, grid)
     try:
-        register = plan.register_of_grid(grid_of(sheet.name), sheet.name)
+        register = plan.register_of_grid(grid, sheet.name, table, formulas.keys())
     except LookupError as error:
         if type(error) is not LookupError:  # a KeyError or IndexError is a bug, not the merchant's table
             raise
@@ -284,19 +287,54 @@ def read_book(book) -> Opened:
     log_name = plan.tool_sheet(plan.LOG_NAMES, names, lambda name: plan.is_log_sheet(grid_of(name)))
     clock = service.now_in(policy.params.timezone)
     plan_book = plan.Book(policy, clock, clock, book.name, grid_of(stats_name))
-    return Opened(sheet, grid_of(sheet.name), register, plan_book, stats_name, log_name, grid_of(log_name))
+    return Opened(sheet, grid, formulas, register, plan_book, stats_name, log_name, grid_of(log_name))
 
 
-def register_sheet(book, grid_of: Callable[[str], list[list[object]]] | None = None):
-    """The register: the sheet 退款登记, else the first sheet whose top rows hold the required headers (the rule
-    the command line follows); with none, the sheet that came closest is named in the error."""
-    grid_of = grid_of or (lambda name: read_grid(book.sheets[name]))
+def register_sheet(book, grid_of: Callable[[str], list[list[object]]]) -> tuple[Any, plan.TableArea | None]:
+    """The register's sheet and Excel Table (None: found by its header row), by the rule the command line
+    follows (``plan.find_register``); with none, the sheet that came closest is named in the error."""
     try:
-        return book.sheets[plan.find_register(book.sheet_names, lambda name: grid_of(name)[: plan.HEADER_SCAN_ROWS])]
+        name, table = plan.find_register(
+            book.sheet_names,
+            lambda name: grid_of(name)[: plan.HEADER_SCAN_ROWS],
+            lambda name: tables_of(book.sheets[name], grid_of),
+        )
     except LookupError as error:
         if type(error) is not LookupError:
             raise
         raise RefundSheetError(f"找不到售后登记表：{error}") from None
+    return book.sheets[name], table
+
+
+def tables_of(sheet, grid_of: Callable[[str], list[list[object]]]) -> list[tuple[plan.TableArea, list[object]]]:
+    """The sheet's Excel Tables with a header row, each with its header cells (from the sheet's values)."""
+    found = []
+    for table in getattr(sheet, "tables", ()):
+        if not table.show_headers:
+            continue
+        area, last = table.range, table.range.last_cell
+        shape = plan.TableArea(area.row, area.column, last.column, last.row, 1 if table.show_totals else 0)
+        values = grid_of(sheet.name)
+        row = list(values[shape.header_row - 1]) if shape.header_row <= len(values) else []
+        found.append((shape, (row + [None] * shape.last_col)[shape.first_col - 1 : shape.last_col]))
+    return found
+
+
+def formulas_of(sheet, grid: list[list[object]]) -> dict[tuple[int, int], str]:
+    """The cells of ``grid`` (a sheet's values from A1) that hold a formula, with its text: one range read of the
+    formulas. A text that starts with = (entered with Excel's ' prefix) reads back as itself and is no formula."""
+    width = max((len(r) for r in grid), default=0)
+    if not grid or not width:
+        return {}
+    texts = sheet.range((1, 1), (len(grid), width)).formula
+    if not isinstance(texts, (list, tuple)):
+        texts = ((texts,),)
+    found = {}
+    for r, row in enumerate(texts, start=1):
+        for c, text in enumerate(row, start=1):
+            if isinstance(text, str) and text.startswith("=") and _value_at(grid, r, c) != text:
+                found[(r, c)] = text
+    return found
 
 
 def read_grid(sheet) -> list[list[object]]:
@@ -335,7 +373,7 @@ def apply_check(book, opened: Opened, planned: plan.CheckPlan) -> None:
         for run in _adjacent(sorted(planned.columns[key] for key in keys)):
             run_keys = [_key_at(planned.columns, column) for column in run]
             sheet.range((top, run[0])).value = [
-                [to_cell(changes[number][key]) if key in changes.get(number, {}) else to_cell(_kept(opened.grid, number, column))
+                [to_cell(changes[number][key]) if key in changes.get(number, {}) else _kept(opened, number, column)
                  for key, column in zip(run_keys, run)]
                 for number in range(top, bottom + 1)
             ]
@@ -371,7 +409,7 @@ def append_log(book, opened: Opened, values) -> None:
     name = opened.log_name
     sheet = book.sheets[name] if name in book.sheet_names else book.sheets.add(name, after=book.sheets[-1])
     row, header = plan.log_place(opened.log_grid)
-    line = [import_cell(v) for v in values]
+    line = [to_cell(v) for v in values]
     if header:
         sheet.range((1, 1)).value = [list(plan.LOG_HEADERS), line]
     else:
@@ -379,12 +417,22 @@ def append_log(book, opened: Opened, values) -> None:
 
 
 def to_cell(value: object) -> object:
-    """A value as Excel should receive it: money as a number, formula-like text kept as text."""
+    """A value as Excel should receive it: money as a number, times as datetimes, and every text with Excel's
+    text prefix, so it stays the text it is — a buyer called ``=HYPERLINK(…)`` is never a formula (SPEC §8), an
+    ID such as 6923456789012345678 is not rounded into a number, a week 2026-11-16 or a rule named 1 is not turned
+    into a date or a number."""
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value  # Excel stores the text without the apostrophe and never evaluates it
+    if isinstance(value, str):
+        return "'" + cell_text(value) if value else None
     return value
+
+
+def _kept(opened: Opened, row: int, column: int) -> object:
+    """A cell a block covers but does not change, as it must be written back: a formula as its formula, any
+    other cell as its value."""
+    formula = opened.formulas.get((row, column))
+    return formula if formula is not None else to_cell(_value_at(opened.grid, row, column))
 
 
 def merge_writes(opened: Opened, planned: plan.ImportPlan) -> list[tuple[tuple[int, int], list[list[object]]]]:
@@ -401,8 +449,8 @@ def merge_writes(opened: Opened, planned: plan.ImportPlan) -> list[tuple[tuple[i
         rows = [number for number, values in merge.updates if any(key in values for key in keys)]
         block = [
             [
-                import_cell(changes.get(number, {})[key]) if key in changes.get(number, {})
-                else import_cell(_kept(opened.grid, number, column))
+                to_cell(changes.get(number, {})[key]) if key in changes.get(number, {})
+                else _kept(opened, number, column)
                 for key, column in zip(keys, run)
             ]
             for number in range(min(rows), max(rows) + 1)
@@ -410,7 +458,7 @@ def merge_writes(opened: Opened, planned: plan.ImportPlan) -> list[tuple[tuple[i
         writes.append(((min(rows), run[0]), block))
     for run in _adjacent(sorted({at[key] for record in merge.appends for key in record})):
         keys = [_key_at(at, column) for column in run]
-        writes.append(((planned.next_row, run[0]), [[import_cell(record.get(key)) for key in keys] for record in merge.appends]))
+        writes.append(((planned.next_row, run[0]), [[to_cell(record.get(key)) for key in keys] for record in merge.appends]))
     return writes
 
 
@@ -428,21 +476,10 @@ def _key_at(columns: dict[str, int], column: int) -> str:
     return next(key for key, at in columns.items() if at == column)
 
 
-def _kept(grid, number: int, column: int) -> object:
-    """A cell a block covers but does not change (sheet row and column): its value again."""
-    values = grid[number - 1] if number <= len(grid) else []
-    return values[column - 1] if column <= len(values) else None
-
-
-def import_cell(value: object) -> object:
-    """An imported value as Excel should receive it: every text with Excel's text prefix, so an ID such as
-    6923456789012345678 or a date-looking text stays text (Excel would turn it into a rounded number or a
-    date), money as a number, times as datetimes."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, str):
-        return "'" + cell_text(value) if value else None
-    return value
+def _value_at(grid, row: int, column: int) -> object:
+    """The value of a sheet cell in a grid read from A1 (None beyond it)."""
+    values = grid[row - 1] if 0 < row <= len(grid) else []
+    return values[column - 1] if 0 < column <= len(values) else None
 
 
 def write_stats(sheet, stats_plan: stats.Plan, old: Sequence[Sequence[object]]) -> bool:
@@ -475,12 +512,7 @@ def _layout(grid) -> tuple[int, ...]:
 
 
 def _stats_cell(cell: stats.Cell | None) -> object:
-    if cell is None or cell.value is None:
-        return None
-    value = cell.value
-    if isinstance(value, Decimal):
-        return float(value)
-    return "'" + value if isinstance(value, str) and value else value  # a week 2026-11-16 or a product "=x": text
+    return None if cell is None else to_cell(cell.value)  # a week 2026-11-16 or a product "=x" stays text
 
 
 def format_rectangles(stats_plan: stats.Plan) -> list[tuple[tuple[int, int, int, int], str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,6 +26,7 @@ from .engine.columns import (
     column_letter,
     locate_header,
     map_headers,
+    missing_required,
     used_width,
 )
 from .engine.decide import waiting_lines
@@ -79,10 +80,11 @@ class Register:
     """What a front end read of the register.
 
     ``rows`` are the cases: (sheet row, the values under the headers), every row below the header row that holds
-    a value under a header — a scratch cell right of the headers makes no case. ``used_col`` is the last sheet
-    column holding anything at or below the header row (new output columns go right of it). ``old(row, column)``
-    is what a cell holds now (by sheet row and column; '' when blank); a front end may give a long output text as
-    any value whose ``matches(text)`` says whether it is that text.
+    a value under a header — a note in a column beside the register makes no case, nor does an Excel Table's
+    totals row. ``used_col`` is the last sheet column holding anything (a value or a formula) at or below the
+    header row: new output columns go right of it. ``old(row, column)`` is what a cell holds now (by sheet row and
+    column; '' when blank); a front end may give a long output text as any value whose ``matches(text)`` says
+    whether it is that text. ``formulas`` are the (row, column) cells holding a formula of the merchant's.
     """
 
     sheet: str
@@ -93,6 +95,7 @@ class Register:
     rows: Sequence[tuple[int, Sequence[object]]]
     used_col: int
     old: Callable[[int, int], object]
+    formulas: Collection[tuple[int, int]] = frozenset()
 
     @property
     def last_col(self) -> int:
@@ -105,17 +108,44 @@ class Register:
         return {key: column_letter(self.column(key)) for key in self.found}
 
 
-def register_of_grid(grid: Sequence[Sequence[object]], sheet: str) -> Register:
-    """The register in a sheet's values (row 0 = sheet row 1, column 0 = A: one xlwings range read). Raises
-    LookupError naming the missing columns when none of the top rows is a header row."""
-    index, headers, found = locate_header(grid, HEADER_SCAN_ROWS)
+@dataclass(frozen=True)
+class TableArea:
+    """An Excel Table (a ListObject) on a sheet: its header row, first and last column, last row (totals
+    included) and how many totals rows it has."""
+
+    header_row: int
+    first_col: int
+    last_col: int
+    last_row: int
+    totals_rows: int = 0
+
+
+def register_of_grid(
+    grid: Sequence[Sequence[object]],
+    sheet: str,
+    table: TableArea | None = None,
+    formulas: Collection[tuple[int, int]] = frozenset(),
+) -> Register:
+    """The register in a sheet's values (row 0 = sheet row 1, column 0 = A: one xlwings range read): inside
+    ``table`` when the register is an Excel Table, else under the first of the top rows that holds the required
+    headers. ``formulas`` are the (row, column) cells that hold a formula. Raises LookupError naming the missing
+    columns when there is no header row."""
+    if table is not None:
+        first, header_row = table.first_col, table.header_row
+        headers = list((list(grid[header_row - 1]) + [None] * table.last_col)[first - 1 : table.last_col])
+        found = map_headers(headers)
+        totals = set(range(table.last_row - table.totals_rows + 1, table.last_row + 1))
+    else:
+        index, headers, found = locate_header(grid, HEADER_SCAN_ROWS)
+        first, header_row, totals = 1, index + 1, set()
     width = len(headers)
     rows = []
-    used = used_width(grid[index])
-    for number, values in enumerate(grid[index + 1 :], start=index + 2):
+    used = max([used_width(grid[header_row - 1])] + [column for row, column in formulas if row >= header_row])
+    for number, values in enumerate(grid[header_row:], start=header_row + 1):
         used = max(used, used_width(values))
-        cells = list(values[:width]) + [None] * (width - len(values))
-        if not all(blank(v) for v in cells):
+        cells = list(values[first - 1 : first - 1 + width])
+        cells += [None] * (width - len(cells))
+        if number not in totals and not all(blank(v) for v in cells):
             rows.append((number, tuple("" if v is None else v for v in cells)))
 
     def old(row: int, column: int) -> object:
@@ -123,19 +153,28 @@ def register_of_grid(grid: Sequence[Sequence[object]], sheet: str) -> Register:
         value = values[column - 1] if 0 < column <= len(values) else None
         return "" if value is None else value
 
-    return Register(sheet, index + 1, 1, tuple(headers), found, tuple(rows), used, old)
+    return Register(sheet, header_row, first, tuple(headers), found, tuple(rows), used, old, frozenset(formulas))
 
 
-def find_register(names: Sequence[str], top_rows: Callable[[str], Sequence[Sequence[object]]]) -> str:
-    """Which sheet holds the register: 退款登记, else the first sheet (in tab order) whose top rows hold a header
-    row with the required columns. ``top_rows(name)`` gives a sheet's first rows. Raises LookupError naming the
-    sheet that came closest and what it lacks."""
+def find_register(
+    names: Sequence[str],
+    top_rows: Callable[[str], Sequence[Sequence[object]]],
+    tables: Callable[[str], Sequence[tuple[TableArea, Sequence[object]]]] = lambda name: (),
+) -> tuple[str, TableArea | None]:
+    """Where the register is: on 退款登记, else on the first sheet (in tab order) that has one; on a sheet, the
+    first Excel Table whose headers hold the required columns, else the first of the sheet's top rows that does.
+    ``top_rows(name)`` gives a sheet's first rows, ``tables(name)`` its Tables with their header cells. Raises
+    LookupError naming the sheet that came closest and what it lacks."""
     ordered = sorted(names, key=lambda name: name != REGISTER_SHEET)
     closest: tuple[str, int, str] | None = None
     for name in ordered:
+        for table, headers in tables(name):
+            found = map_headers(list(headers))
+            if not missing_required(found, list(headers)):
+                return name, table
         try:
             locate_header(top_rows(name), HEADER_SCAN_ROWS)
-            return name
+            return name, None
         except LookupError as error:
             size = max((len(map_headers(list(r))) for r in top_rows(name)), default=0)
             if closest is None or size > closest[1] or (name == REGISTER_SHEET and closest[0] != REGISTER_SHEET):
@@ -455,8 +494,8 @@ def plan_check(
     those rows (检查选中行); ``keys`` limits the output columns that change (刷新时效: SLA_KEYS; 生成回复:
     REPLY_KEYS), and 检查时间 is stamped only by a run of every key. 统计 is always the whole register's."""
     policy, now = book.policy, book.now
-    rows = register.rows if only_rows is None else [r for r in register.rows if r[0] in only_rows]
-    evaluation = evaluate_register(register, policy, now, rows, progress)
+    whole = evaluate_register(register, policy, now, progress=progress)  # a selected row is judged among all the
+    evaluation = whole if only_rows is None else selected(whole, only_rows)  # others: a repeated 售后单号 stays one
     columns, new_headers = output_columns(register)
     wanted = None if keys is None else set(keys)
     updates = []
@@ -466,11 +505,19 @@ def plan_check(
         if any(key != "checked_at" and not same_value(register.old(number, columns[key]), value)
                for key, value in values.items()):
             updates.append((number, values))
-    whole = evaluation if only_rows is None else evaluate_register(register, policy, now)
     board = board_from(register, whole, book.stats_grid, now, policy.params.timezone, book.charts)
     tally = Tally(changed=len(updates), fingerprint=policy.fingerprint)
     tally.count(evaluation)
     return CheckPlan(columns, new_headers, tuple(updates), board, log_row(tally, source, book.name, book.clock), tally)
+
+
+def selected(evaluation: Evaluation, rows: Collection[int]) -> Evaluation:
+    """The part of an evaluation for the sheet ``rows`` given (检查选中行)."""
+    keep = [i for i, number in enumerate(evaluation.rows) if number in rows]
+    return Evaluation(
+        tuple(evaluation.rows[i] for i in keep), tuple(evaluation.facts[i] for i in keep),
+        tuple(evaluation.verdicts[i] for i in keep), evaluation.warnings,
+    )
 
 
 @dataclass(frozen=True)
@@ -520,6 +567,10 @@ def plan_import(
 
     policy = book.policy
     merge = plan_merge(list(register.headers), list(register.rows), export_headers, export_rows, policy, orders, export_name)
+    if register.formulas:  # a formula of the merchant's (a VLOOKUP filled down, say) stays, even where it shows ""
+        kept = [(row, {key: value for key, value in changes.items() if (row, register.column(key)) not in register.formulas})
+                for row, changes in merge.updates]
+        merge.updates = [(row, changes) for row, changes in kept if changes]
     next_row = max((number for number, _ in register.rows), default=register.header_row) + 1
     if next_row + len(merge.appends) - 1 > MAX_ROW:
         raise WorkbookError(

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import jinja2
+from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from .engine import Decision, Facts, Policy, Sla, Verdict
@@ -104,26 +105,35 @@ def load_templates(env: SandboxedEnvironment, names: set[str]) -> dict[str, jinj
 
 INCLUDE = re.compile(r"""\{%\s*include\s+(["'])([^"']+)\1\s*%\}""")  # a plain include of a named partial
 SCOPED = re.compile(r"\{%-?\s*(?:set|macro|import|from|block|extends|call|filter|with)\b")  # makes names of its own
+RUNTIME_NAMES = {"loop", "self", "super", "caller", "varargs", "kwargs"}  # mean something else once pasted in
 
 
 def inlined(env: SandboxedEnvironment, name: str, depth: int = 0) -> str | None:
     """The source of template ``name`` with each plain ``{% include "x.j2" %}`` replaced by x.j2's own source (its
-    includes too), or None when that could change what it renders: a partial that defines names of its own, one
-    that cannot be found, includes nested too deep. The partial is wrapped in empty comments, so the whitespace
-    rules (trim_blocks, lstrip_blocks) act around it as they did around the tag. Rendering a reply without
-    ``include`` at run time takes half the time: no template look-up and no new context per partial per row."""
+    includes too), or None when that could change what it renders: an include tag inside a comment or a raw
+    block, a partial that defines names of its own or uses the loop's, one that cannot be found or parsed,
+    includes nested too deep. The partial is wrapped in empty comments, so the whitespace rules (trim_blocks,
+    lstrip_blocks) act around it as they did around the tag. Rendering a reply without ``include`` at run time
+    takes half the time: no template look-up and no new context per partial per row."""
     try:
-        source = env.loader.get_source(env, name)[0] if env.loader else None
-    except jinja2.TemplateNotFound:
+        source = env.loader.get_source(env, name)[0] if env.loader and depth <= 5 else None
+        tree = env.parse(source) if source is not None else None
+    except (jinja2.TemplateNotFound, jinja2.TemplateSyntaxError):
         return None
-    if source is None or depth > 5:
+    if source is None or tree is None:
+        return None
+    plain = [node for node in tree.find_all(nodes.Include)
+             if isinstance(node.template, nodes.Const) and node.with_context and not node.ignore_missing]
+    if len(plain) != len(INCLUDE.findall(source)):  # a tag the parser does not see as one: in a comment, raw text
+        return None
+    if depth and (SCOPED.search(source) or any(n.name in RUNTIME_NAMES for n in tree.find_all(nodes.Name))):
         return None
     unsafe = False
 
     def partial(match: re.Match) -> str:
         nonlocal unsafe
         inner = inlined(env, match.group(2), depth + 1)
-        if inner is None or SCOPED.search(inner):
+        if inner is None:
             unsafe = True
             return match.group(0)
         return "{# #}" + (inner[:-1] if inner.endswith("\n") else inner) + "{# #}"  # keep_trailing_newline=False

@@ -25,9 +25,11 @@ class CellError:
 
 @dataclass(frozen=True)
 class Formula:
-    """A cell Excel would evaluate; the handlers must never create one from data."""
+    """A cell Excel would evaluate; the handlers must never create one from data. ``shows`` is the value Excel
+    displays for it (what a range read returns); None shows ``#FORMULA text``, so a test sees it was read."""
 
     text: str
+    shows: object = None
 
 
 def parse_cell(text: str) -> tuple[int, int]:
@@ -91,6 +93,17 @@ class Range:
                 self.sheet.put(self.row + i, self.column + j, value)
 
 
+    @property
+    def formula(self):
+        """The formulas of the range, as xlwings gives them: a string for one cell, else rows of strings."""
+        self._op("read formulas")
+        cells = self.sheet.cells
+        grid = tuple(
+            tuple(_formula_text(cells.get((r, c))) for c in range(self.column, self.right + 1))
+            for r in range(self.row, self.bottom + 1)
+        )
+        return grid[0][0] if (self.row, self.column) == (self.bottom, self.right) else grid
+
     def clear(self) -> None:
         """Values and formats gone (xlwings ``Range.clear``)."""
         self._op("clear")
@@ -120,12 +133,33 @@ class Range:
 def _shown(value, err_to_str: bool):
     if isinstance(value, CellError):
         return value.text if err_to_str else None
-    return f"#FORMULA {value.text}" if isinstance(value, Formula) else value
+    if isinstance(value, Formula):
+        return f"#FORMULA {value.text}" if value.shows is None else value.shows
+    return value
+
+
+def _formula_text(value) -> str:
+    """What Excel's Range.Formula gives for a cell: the formula, else the value as text ("" when blank)."""
+    if isinstance(value, Formula):
+        return value.text
+    return "" if value is None else str(value.text if isinstance(value, CellError) else value)
+
+
+class Table:
+    """An Excel Table (ListObject) as xlwings shows it: its range (headers and totals included), whether it has
+    a header row and a totals row."""
+
+    def __init__(self, sheet: Sheet, address: str, show_totals: bool = False, show_headers: bool = True):
+        first, _, last = address.partition(":")
+        (top, left), (bottom, right) = parse_cell(first), parse_cell(last)
+        self.range = Range(sheet, top, left, bottom, right)
+        self.show_totals, self.show_headers = show_totals, show_headers
 
 
 class Sheet:
     def __init__(self, book: Book, name: str, rows=()):
         self.book, self.name = book, name
+        self.tables: list[Table] = []  # a test adds Tables with ``add_table``
         self.cells: dict[tuple[int, int], object] = {}
         self.formats: dict[tuple[int, int], str] = {}  # number formats set by the handlers (cleared by clear())
         self.charts: list[object] = []  # a test puts stand-ins here for charts already on the sheet
@@ -133,6 +167,11 @@ class Sheet:
             for c, value in enumerate(values, start=1):
                 if value is not None:
                     self.cells[(r, c)] = value
+
+    def add_table(self, address: str, show_totals: bool = False) -> Table:
+        table = Table(self, address, show_totals)
+        self.tables.append(table)
+        return table
 
     def put(self, row: int, column: int, value) -> None:
         if isinstance(value, str) and value.startswith("'"):
@@ -268,8 +307,9 @@ class Book:
 
     def ops_on(self, sheet: str) -> Counter:
         """The reads, writes, clears and number formats made on one sheet."""
-        return Counter(kind for kind, name, _ in self.log if name == sheet and kind in ("read", "write", "clear", "format"))
+        kinds = ("read", "read formulas", "write", "clear", "format")
+        return Counter(kind for kind, name, _ in self.log if name == sheet and kind in kinds)
 
     def range_ops(self) -> Counter:
         """Reads and writes of cell values, clears and number formats (each a round trip to Excel per call)."""
-        return Counter({k: v for k, v in self.ops.items() if k in ("read", "write", "clear", "format")})
+        return Counter({k: v for k, v in self.ops.items() if k in ("read", "read formulas", "write", "clear", "format")})

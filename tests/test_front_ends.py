@@ -16,6 +16,7 @@ import xlwings as xw
 from fake_excel import Book
 
 from refund_sheet import excel, service
+from refund_sheet.engine.columns import column_letter
 from refund_sheet.samples import sample_rows
 from refund_sheet.workbook.build import write_new
 
@@ -119,3 +120,111 @@ def test_a_year_without_the_official_calendar_warns_on_both_sides(monkeypatch, t
     assert_same_sheets(file_sheets, book)
     assert len(book.app.alerts) == 1 and "注意：2031 年不在内置法定节假日日历中" in book.app.alerts[0]
     assert book.app.alerts[0] == "\n".join(result.summary().splitlines()[:-1])
+
+
+# ------------------------------------------------------------------------------------------------ found in review
+# What a merchant's real workbook has that the demo lacks: formulas, Excel Tables not starting at A1 or with a
+# totals row, a header further down, a selection inside a duplicate. Each on the button, and where the command line
+# reads the same workbook, on both.
+
+from conftest import HEADERS, row  # noqa: E402
+from douyin import export_row, write_export  # noqa: E402
+from fake_excel import Formula  # noqa: E402
+
+from refund_sheet.engine.columns import OUTPUT_COLUMNS  # noqa: E402
+
+OUTPUT_HEADERS = [c.header for c in OUTPUT_COLUMNS]
+
+
+@pytest.fixture
+def click(monkeypatch):
+    monkeypatch.setattr(service, "now_in", lambda tz: datetime(2026, 11, 20, 12, 0))
+
+    def press(book: Book, control_id: str, export=None) -> Book:
+        monkeypatch.setattr(xw.Book, "caller", lambda: book)
+        monkeypatch.setattr(excel, "choose_export", lambda b: None if export is None else str(export))
+        excel.on_button(control_id)
+        return book
+
+    return press
+
+
+def case(number: int, **changes) -> list[object]:
+    data = row(**{"售后单号": f"AS{number}", "订单号": f"69234567890{number:08d}", "买家": f"买家{number}", **changes})
+    return [data.get(h) for h in HEADERS]
+
+
+def test_an_import_keeps_the_merchants_formulas_in_the_columns_it_fills(click, tmp_path):
+    reason = HEADERS.index("售后原因") + 1  # the merchant maps the platform's reasons onto their own with a lookup
+    book = Book({"退款登记": [HEADERS] + [case(i) for i in range(1, 5)]})
+    sheet = book.sheets["退款登记"]
+    lookups = {r: Formula(f'=IFERROR(VLOOKUP(Z{r},原因!A:B,2,0),"")', shows="尺码不合适") for r in range(2, 6)}
+    sheet.cells.update({(r, reason): formula for r, formula in lookups.items()})
+    export = write_export(tmp_path / "export.csv", [export_row("AS1", "6923456789000000001"),
+                                                   export_row("AS3", "6923456789000000003")])
+    click(book, "import_cases", export)  # the export brings another 售后原因 for AS1 and AS3, and another 处理状态
+    assert {r: sheet.cells[(r, reason)] for r in range(2, 6)} == lookups  # none written over, none blanked between
+    assert book.app.alerts[0].startswith("新增 0，更新 2")
+    status = HEADERS.index("处理状态") + 1
+    assert [sheet.cells.get((r, status)) for r in (2, 4)] == ["待商家处理"] * 2  # the rest of the refresh happened
+
+
+def test_a_table_totals_row_is_no_case_and_keeps_its_formula(click):
+    width = len(HEADERS) + len(OUTPUT_HEADERS)
+    rows = [HEADERS + OUTPUT_HEADERS] + [case(i) + [None] * len(OUTPUT_HEADERS) for i in range(1, 4)]
+    book = Book({"退款登记": rows + [["汇总"] + [None] * (width - 1)]})
+    sheet = book.sheets["退款登记"]
+    amount = HEADERS.index("实付金额") + 1
+    sheet.cells[(5, amount)] = Formula("=SUBTOTAL(109,售后登记[实付金额])", shows=297.0)
+    sheet.add_table(f"A1:{column_letter(width)}5", show_totals=True)
+    click(book, "check_all")
+    assert sheet.cells[(5, amount)] == Formula("=SUBTOTAL(109,售后登记[实付金额])", shows=297.0)
+    assert sheet.cells.get((5, len(HEADERS) + 1)) is None  # no 处理建议 on the totals row
+    assert book.sheets["记录"].values()[1][3] == 3  # three cases checked
+
+
+def test_a_note_left_of_a_table_is_no_case(click):
+    rows = [[None] + HEADERS] + [[None] + case(i) for i in range(1, 3)] + [[], [], ["本月目标"]]
+    book = Book({"退款登记": rows})
+    book.sheets["退款登记"].add_table(f"B1:{column_letter(len(HEADERS) + 1)}3")
+    click(book, "check_all")
+    sheet = book.sheets["退款登记"]
+    assert sheet.values()[0][len(HEADERS) + 1] == "处理建议"  # right of the Table, which starts at B
+    assert all(value is None for value in sheet.values()[5][1:]) and book.sheets["记录"].values()[1][3] == 2
+
+
+def test_a_table_whose_header_is_further_down_than_20_rows_is_found(click):
+    rows = [["店铺说明"]] * 24 + [HEADERS] + [case(i) for i in range(1, 3)]
+    book = Book({"我的售后": rows})
+    book.sheets["我的售后"].add_table(f"A25:{column_letter(len(HEADERS))}27")
+    click(book, "check_all")
+    assert book.app.alerts == [] and book.sheets["我的售后"].values()[25][len(HEADERS)] == "退货退款"
+
+
+def test_new_output_columns_go_right_of_a_formula_column_that_shows_nothing(click):
+    book = Book({"退款登记": [HEADERS] + [case(i) for i in range(1, 3)]})
+    sheet = book.sheets["退款登记"]
+    helper = len(HEADERS) + 1
+    for r in (2, 3):
+        sheet.cells[(r, helper)] = Formula(f'=IF(A{r}="","",A{r})', shows="")
+    click(book, "check_all")
+    assert all(isinstance(sheet.cells[(r, helper)], Formula) for r in (2, 3))
+    assert sheet.cells[(1, helper + 1)] == "处理建议" and sheet.cells[(2, helper + 1)] == "退货退款"
+
+
+def test_a_selected_row_of_a_repeated_case_is_judged_among_all_rows(click, tmp_path):
+    """SPEC: a repeated 售后单号 is never paid automatically, whether all rows or one of them is checked."""
+    rows = [HEADERS, case(1), case(2), case(1, 申请金额=50)]  # the same 售后单号 saying something else
+    book = Book({"退款登记": rows})
+    book.select("退款登记", "A4")
+    click(book, "check_selected")
+    got = {r: book.sheets["退款登记"].values()[r - 1][len(HEADERS)] for r in (2, 3, 4)}
+    assert got == {2: None, 3: None, 4: "人工审核"}
+    path = tmp_path / "t.xlsx"
+    wb = openpyxl.Workbook()
+    for values in rows:
+        wb.active.append(values)
+    wb.active.title = "退款登记"
+    wb.save(path)
+    result = service.check_file(path, now=datetime(2026, 11, 20, 12, 0), only_rows={4})
+    assert result.rows == 1 and result.by_decision and next(iter(result.by_decision)).value == "人工审核"

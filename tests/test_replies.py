@@ -224,3 +224,24 @@ def test_partials_that_could_render_differently_inlined_stay_includes(tmp_path, 
     write(tmp_path, "reject.j2", "{% set who = '顾客' %}{% include '_greeting.j2' %}再见，{{ who }}")
     reply = make_renderer(POLICY, templates=tmp_path)(*SAMPLES["REJECT"])
     assert reply.endswith("再见，顾客") and "您好！" in reply
+
+
+@pytest.mark.parametrize("files", [
+    {"reject.j2": '{# 旧的问候：{% include "_greeting.j2" %} #}正文在此'},  # an include commented out
+    {"reject.j2": '{% raw %}{% include "_greeting.j2" %}{% endraw %}正文'},  # shown as text
+    {"_greeting.j2": "{{ buyer }}，您好！\r\n", "reject.j2": '{% include "_greeting.j2" %}正文在此\r\n'},  # Windows lines
+    {"_p.j2": "{{ buyer }}", "reject.j2": '{% for i in [1,2] %}{% include "_p.j2" %}{{ loop.index }}{% endfor %}'},
+    {"_p.j2": "{{ loop.index }}", "reject.j2": '{% for i in [1,2] %}[{% include "_p.j2" %}]{% endfor %}'},  # an error
+    {"_p.j2": "{{ x }}", "reject.j2": '{% macro m(x) %}<{% include "_p.j2" %}>{% endmacro %}{{ m(5) }}'},
+    {"_p.j2": '{% include "_p.j2" %}', "reject.j2": 'a{% include "_p.j2" %}'},  # includes itself
+    {"_p.j2": "{{ buyer }}\n", "reject.j2": '  {% include "_p.j2" %}  !'},  # indented: lstrip_blocks
+], ids=["comment", "raw", "crlf", "loop", "loop-in-partial", "macro", "self", "lstrip"])
+def test_a_merchant_template_renders_the_same_inlined_or_included(tmp_path, monkeypatch, files):
+    from refund_sheet import replies
+
+    for name, text in files.items():
+        (tmp_path / "zh-CN").mkdir(exist_ok=True)
+        (tmp_path / "zh-CN" / name).write_bytes(text.encode())
+    fast = make_renderer(POLICY, templates=tmp_path)(*SAMPLES["REJECT"])
+    monkeypatch.setattr(replies, "inlined", lambda env, name, depth=0: None)
+    assert make_renderer(POLICY, templates=tmp_path)(*SAMPLES["REJECT"]) == fast
