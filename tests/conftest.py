@@ -97,3 +97,22 @@ def tracker(tmp_path):
         return write_register(tmp_path / name, rows, **kw)
 
     return make
+
+
+@pytest.fixture
+def click(monkeypatch):
+    """click(book, "import_cases", export=path): pressing a ribbon button on a stand-in workbook
+    (tests/fake_excel.py) at NOW; the file dialog answers ``export`` (None is Cancel)."""
+    import xlwings as xw
+
+    from refund_sheet import excel, service
+
+    monkeypatch.setattr(service, "now_in", lambda tz: NOW)
+
+    def press(book, control_id: str, export=None):
+        monkeypatch.setattr(xw.Book, "caller", lambda: book)
+        monkeypatch.setattr(excel, "choose_export", lambda b: None if export is None else str(export))
+        excel.on_button(control_id)
+        return book
+
+    return press

@@ -7,7 +7,6 @@ from datetime import datetime
 
 import openpyxl
 import pytest
-import xlwings as xw
 from conftest import BASE, NOW, row
 from fake_excel import Book, CellError, Formula
 
@@ -33,19 +32,6 @@ def case(number: int, **changes) -> dict:
 def rules(*params: tuple[str, str]) -> list[list]:
     """A 规则 sheet holding only a 参数 table (the other tables fall back to the defaults)."""
     return [["参数"], list(PARAM_HEADERS)] + [[name, value, ""] for name, value in params]
-
-
-@pytest.fixture
-def click(monkeypatch):
-    """click(book, "check_all"): what pressing a ribbon button does, judged at NOW."""
-    monkeypatch.setattr(service, "now_in", lambda tz: NOW)
-
-    def press(book: Book, control_id: str) -> Book:
-        monkeypatch.setattr(xw.Book, "caller", lambda: book)
-        excel.on_button(control_id)
-        return book
-
-    return press
 
 
 def outputs(book: Book, key: str = "售后单号") -> dict[str, dict]:

@@ -7,28 +7,12 @@ from datetime import datetime
 
 import openpyxl
 import pytest
-import xlwings as xw
 from conftest import HEADERS, NOW, row
 from douyin import CASES, export_row, tracker_for_export, write_export
 from fake_excel import Book, Formula, parse_cell
 
-from refund_sheet import excel, service, stats
+from refund_sheet import service, stats
 from refund_sheet.workbook.read import LOG_HEADERS
-
-
-@pytest.fixture
-def click(monkeypatch):
-    """click(book, "import_cases", export=path): pressing a ribbon button at NOW (the file dialog answers
-    ``export``; None is Cancel)."""
-    monkeypatch.setattr(service, "now_in", lambda tz: NOW)
-
-    def press(book: Book, control_id: str, export=None) -> Book:
-        monkeypatch.setattr(xw.Book, "caller", lambda: book)
-        monkeypatch.setattr(excel, "choose_export", lambda b: None if export is None else str(export))
-        excel.on_button(control_id)
-        return book
-
-    return press
 
 
 def values(path, sheet: str) -> list[list]:

@@ -13,10 +13,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlwings as xw
-from fake_excel import Book
+from conftest import HEADERS, row
+from douyin import export_row, write_export
+from fake_excel import Book, Formula
 
 from refund_sheet import excel, service
-from refund_sheet.engine.columns import column_letter
+from refund_sheet.engine.columns import OUTPUT_COLUMNS, column_letter
 from refund_sheet.samples import sample_rows
 from refund_sheet.workbook.build import write_new
 
@@ -127,26 +129,8 @@ def test_a_year_without_the_official_calendar_warns_on_both_sides(monkeypatch, t
 # totals row, a header further down, a selection inside a duplicate. Each on the button, and where the command line
 # reads the same workbook, on both.
 
-from conftest import HEADERS, row  # noqa: E402
-from douyin import export_row, write_export  # noqa: E402
-from fake_excel import Formula  # noqa: E402
-
-from refund_sheet.engine.columns import OUTPUT_COLUMNS  # noqa: E402
 
 OUTPUT_HEADERS = [c.header for c in OUTPUT_COLUMNS]
-
-
-@pytest.fixture
-def click(monkeypatch):
-    monkeypatch.setattr(service, "now_in", lambda tz: datetime(2026, 11, 20, 12, 0))
-
-    def press(book: Book, control_id: str, export=None) -> Book:
-        monkeypatch.setattr(xw.Book, "caller", lambda: book)
-        monkeypatch.setattr(excel, "choose_export", lambda b: None if export is None else str(export))
-        excel.on_button(control_id)
-        return book
-
-    return press
 
 
 def case(number: int, **changes) -> list[object]:
