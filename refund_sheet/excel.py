@@ -366,7 +366,7 @@ def apply_check(book, opened: Opened, planned: plan.CheckPlan) -> None:
         first = min(planned.columns[KEY_OF_HEADER[h]] for h in planned.new_headers)
         sheet.range((register.header_row, first)).value = [list(planned.new_headers)]
     if planned.updates:
-        rows = [number for number, _ in planned.updates]
+        rows = list(planned.updates)
         top, bottom = min(rows), max(rows)
         changes = dict(planned.updates)
         keys = [key for key in ORDER if any(key in values for values in changes.values())]

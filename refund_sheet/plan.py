@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -461,6 +461,33 @@ class Book:
     charts: int | None = None
 
 
+KEYS = tuple(c.key for c in OUTPUT_COLUMNS)
+_ABSENT = object()  # a key a row does not write (a closed case writes 处理建议 and 时效状态 only)
+
+
+class Updates(Mapping[int, dict[str, object]]):
+    """The rows a check writes, sheet row → output values by key, in row order. Each row is held as one tuple
+    (a first check of a million rows would hold a million dicts, a gigabyte); its dict is made when asked for."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, tuple[object, ...]] = {}
+
+    def add(self, row: int, values: Mapping[str, object]) -> None:
+        self._rows[row] = tuple(values.get(key, _ABSENT) for key in KEYS)
+
+    def __getitem__(self, row: int) -> dict[str, object]:
+        return {key: value for key, value in zip(KEYS, self._rows[row]) if value is not _ABSENT}
+
+    def __contains__(self, row: object) -> bool:
+        return row in self._rows
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 @dataclass(frozen=True)
 class CheckPlan:
     """A check as a value: the output columns (sheet columns by key) and the headers to add, the cells to write
@@ -468,7 +495,7 @@ class CheckPlan:
 
     columns: dict[str, int]
     new_headers: tuple[str, ...]
-    updates: tuple[tuple[int, dict[str, object]], ...]
+    updates: Updates
     board: Board
     log: tuple[object, ...]
     tally: Tally
@@ -498,17 +525,17 @@ def plan_check(
     evaluation = whole if only_rows is None else selected(whole, only_rows)  # others: a repeated 售后单号 stays one
     columns, new_headers = output_columns(register)
     wanted = None if keys is None else set(keys)
-    updates = []
+    updates = Updates()
     for number, values in outputs(evaluation, now, renderer, progress):
         if wanted is not None:
             values = {key: value for key, value in values.items() if key in wanted}
         if any(key != "checked_at" and not same_value(register.old(number, columns[key]), value)
                for key, value in values.items()):
-            updates.append((number, values))
+            updates.add(number, values)
     board = board_from(register, whole, book.stats_grid, now, policy.params.timezone, book.charts)
     tally = Tally(changed=len(updates), fingerprint=policy.fingerprint)
     tally.count(evaluation)
-    return CheckPlan(columns, new_headers, tuple(updates), board, log_row(tally, source, book.name, book.clock), tally)
+    return CheckPlan(columns, new_headers, updates, board, log_row(tally, source, book.name, book.clock), tally)
 
 
 def selected(evaluation: Evaluation, rows: Collection[int]) -> Evaluation:

@@ -7,7 +7,7 @@ checked before anything is written: a result that would land inside a merged ran
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from ..engine.columns import BY_KEY, cell_text, column_letter
@@ -68,7 +68,7 @@ def write_outputs(
     tracker: Tracker,
     columns: dict[str, int],
     new_headers: Sequence[str],
-    updates: Iterable[tuple[int, dict[str, object]]],
+    updates: Mapping[int, Mapping[str, object]],
 ) -> None:
     """The output columns' new headers and each changed row's output values (text always text, money and times
     with their number formats on top of the cell's own style)."""
@@ -86,7 +86,7 @@ def write_outputs(
         if table is not None and table.bounds[3] + 1 == first_new and table.bounds[0] == reg.header_row:
             edit.set_table(table, new_columns=tuple(new_headers))  # right beside the Table: it grows over them
     places = [(key, columns[key], OUTPUT_FORMATS.get(key)) for key in columns]
-    by_row = dict(updates)  # output_values made their text cell-safe
+    by_row = updates  # row → key → value, output_values made their text cell-safe
     if reg.scan.merged or formulas:  # checked before anything is written
         for row, values in by_row.items():
             for key, column, _ in places:
