@@ -41,13 +41,17 @@ def _money(value: Decimal | None) -> str:
     return yuan(value)
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def _when(value: datetime | None, lang: str = "zh-CN", time: bool = True) -> str:
-    """11月20日 09:00 / Nov 20, 9:00 (``time=False``: 11月20日 / Nov 20)."""
+    """11月20日 09:00 / Nov 20, 9:00 (``time=False``: 11月20日 / Nov 20). Written out by hand: strftime is a tenth
+    of a reply's time, and English month names must not follow the machine's locale."""
     if value is None:
         return ""
     if lang == "en":
-        return value.strftime("%b %d, %H:%M" if time else "%b %d").replace(" 0", " ")
-    return f"{value.month}月{value.day}日" + (f" {value:%H:%M}" if time else "")
+        return f"{MONTHS[value.month - 1]} {value.day}" + (f", {value.hour}:{value.minute:02d}" if time else "")
+    return f"{value.month}月{value.day}日" + (f" {value.hour:02d}:{value.minute:02d}" if time else "")
 
 
 def environment(lang: str, templates: Path | None = None) -> SandboxedEnvironment:
