@@ -105,6 +105,20 @@ def same_rows(mine: dict[int, list[object]], theirs: dict[int, list[object]]) ->
     return problems[:20]
 
 
+def same_scan(tracker: Tracker) -> list[str]:
+    """What the one-pass reader tells the writer about the register's sheet, against the separate scan it
+    replaced (``scan_sheet``)."""
+    reg = tracker.register
+    formula_cols = {reg.first_col + position for position in reg.found.values()}
+    old = scan_sheet(tracker.package.stream(reg.part), formula_cols)
+    new = reg.scan
+    problems = [name for name in ("head", "tail", "merged", "col_styles", "formulas", "shared", "top", "last_row",
+                                  "last_any_row") if getattr(old, name) != getattr(new, name)]
+    if old.used_from(reg.header_row) != tracker.used_col:
+        problems.append(f"used_col {tracker.used_col}, the scan {old.used_from(reg.header_row)}")
+    return problems
+
+
 def compare_workbook(path: Path) -> list[str]:
     """Every worksheet's values, and the register's rows, against calamine's."""
     problems = []
@@ -117,6 +131,7 @@ def compare_workbook(path: Path) -> list[str]:
         tracker = Tracker(path)
     except WorkbookError:
         return problems  # no register in this workbook: the sheets alone
+    problems += [f"{path.name} scan: {p}" for p in same_scan(tracker)]
     theirs = calamine_register(path)
     if [(n, [typed(v) for v in row]) for n, row in tracker.rows] != [(n, [typed(v) for v in row]) for n, row in theirs]:
         problems += [f"{path.name} register: " + p for p in same_rows(
@@ -320,11 +335,18 @@ def test_the_register_reader_takes_unusual_rows_the_long_way(tmp_path, demo):
     xml = re.sub(rb'(<row r="7"[^>]*>)', rb'<!-- a comment --><row r="6a"/>\1', xml, count=1).replace(b'<row r="6a"/>', b"")
     xml = re.sub(rb'(<c r="C9")[^>]*>.*?</c>', rb'\1 t="inlineStr"><is><r><rPr><color rgb="FF0000FF"/></rPr><t>rich</t></r><r><t> text</t></r></is></c>', xml, count=1, flags=re.S)
     xml = xml.replace(b'<row r="12"', b'<row r="11" customHeight="1"/><row r="12"', 1) if b'<row r="11"' not in xml else xml
+    for row in range(10, 21):  # a formula filled down an output column (shared), and one in an input column
+        formula = '<f t="shared" ref="V10:V20" si="0">"x"</f>' if row == 10 else '<f t="shared" si="0"/>'
+        xml = re.sub(rb'<c r="V%d"[^>]*?(?:/>|>.*?</c>)' % row, b'<c r="V%d" t="str">%s<v>x</v></c>' % (row, formula.encode()),
+                     xml, count=1, flags=re.S)
+    xml = re.sub(rb'<c r="K12"[^>]*?(?:/>|>.*?</c>)', b'<c r="K12"><f>1+1</f><v>2</v></c>', xml, count=1, flags=re.S)
     data[sheet] = xml
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for name, content in data.items():
             z.writestr(name, content)
     assert compare_workbook(path) == []
+    scan = Tracker(path).register.scan
+    assert scan.formulas == {(row, 22) for row in range(10, 21)} | {(12, 11)} and len(scan.shared) == 11
 
 
 def test_the_grids_read_other_sheets_as_calamine_does(demo):

@@ -1101,6 +1101,16 @@ def read_register(
                 line[position] = value
             _keep(row, tuple(line))
 
+    formula_tails: set[bytes] = set()  # cells' XML (after the reference) that hold a formula
+
+    def formulas(number: int, columns: tuple[int, ...], tails: tuple[bytes, ...], indexes) -> None:
+        """Note the cells at ``indexes`` of a row that hold a formula in ``formula_cols``."""
+        for i in indexes:
+            if columns[i] in formula_cols and b"<f" in tails[i]:
+                scan.formulas.add((number, columns[i]))
+                if b't="shared"' in tails[i]:
+                    scan.shared.add((number, columns[i]))
+
     def _keep(row: int, line: tuple[object, ...]) -> None:
         if row <= header_row or row in skip:
             return
@@ -1113,7 +1123,7 @@ def read_register(
         else:
             read.rows[row] = line
 
-    for kind, text in _row_blocks(chunks):
+    for kind, text in row_blocks(chunks):
         if kind == "head":
             _scan_head(scan, text)
             continue
@@ -1122,8 +1132,7 @@ def read_register(
             continue
         # what makes a row unusual, looked for once a block: then each row of the block is checked for it
         odd_cells = text.count(b"<c") != text.count(b'<c r="')  # a cell without its reference first; rich text
-        hidden = b"<!" in text  # CDATA or a comment
-        formulas_here = bool(formula_cols) and b"<f" in text
+        hidden = b"!" in text and b"<!" in text  # CDATA or a comment (a "!" is rare: found at memchr's speed)
         for piece in text.split(b"</row>"):
             at = piece.find(b"<row")
             if at == -1:
@@ -1181,18 +1190,16 @@ def read_register(
                     last -= 1
                 if last >= 0 and columns[last] > read.used_col:
                     read.used_col = columns[last]
-            if formulas_here and b"<f" in piece:
-                for column, tail in zip(columns, tails):
-                    if column in formula_cols and b"<f" in tail:
-                        scan.formulas.add((number, column))
-                        if b't="shared"' in tail:
-                            scan.shared.add((number, column))
             if number <= header_row or number in skip:
+                if b"<f" in piece:
+                    formulas(number, columns, tails, range(count))
                 continue
             if read.foreign and number in read.rows:  # a cell of another row's element landed here: merge
                 slow(number, piece[at:] + b"</row>")
                 continue
             found = list(map(cache.get, tails, misses))
+            if formula_tails and not formula_tails.isdisjoint(tails):  # a cell seen before holds a formula
+                formulas(number, columns, tails, [i for i in at_cell if i < count and tails[i] in formula_tails])
             for i in digest_at:
                 tail = tails[i]
                 value = digest_cache.get(tail, MISS)
@@ -1202,6 +1209,8 @@ def read_register(
                         value = digest(value)
                     if len(tail) < 64 and len(digest_cache) < 10_000:
                         digest_cache[tail] = value
+                    if b"<f" in tail:
+                        formulas(number, columns, tails, (i,))
                 found[i] = value
             found.append("")
             line = getter(found)
@@ -1209,10 +1218,14 @@ def read_register(
                 fixed = list(line)
                 for position, value in enumerate(fixed):
                     if value is MISS:
-                        tail = tails[at_cell[position]]
+                        i = at_cell[position]
+                        tail = tails[i]
                         value = fixed[position] = _register_value(values, tail)
                         if len(cache) < CACHE_LIMIT:
                             cache[tail] = value
+                        if b"<f" in tail:  # a formula: noted, and looked for whenever this cell's XML comes again
+                            formulas(number, columns, tails, (i,))
+                            formula_tails.add(tail)
                 line = tuple(fixed)
             if not _blank(line[0]) or not all(_blank(v) for v in line):
                 if read.foreign and read.rows and number < next(reversed(read.rows)):
@@ -1270,7 +1283,7 @@ class _RowShapes:
         return itemgetter(*at), tuple(at), digest_at, columns
 
 
-def _row_blocks(chunks: Iterator[bytes]) -> Iterator[tuple[str, bytes]]:
+def row_blocks(chunks: Iterator[bytes]) -> Iterator[tuple[str, bytes]]:
     """A worksheet's XML as ("head", everything up to and including ``<sheetData>``), then ("rows", whole rows)
     a megabyte or so at a time, then ("tail", from ``</sheetData>`` on). Like ``sheet_stream`` without looking at
     each row."""
