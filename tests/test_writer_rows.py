@@ -6,13 +6,15 @@ columns, white space between cells, values of every kind the run writes."""
 from __future__ import annotations
 
 import random
-from datetime import datetime
+import re
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from xml.sax.saxutils import escape
 
 from hypothesis import given, settings, strategies as st
 
 from refund_sheet.engine.columns import column_letter
-from refund_sheet.workbook.write import BulkRows, SheetEdit, SheetWriter, Styles
+from refund_sheet.workbook.write import BulkRows, SheetEdit, SheetWriter, Styles, text_xml
 
 STYLES = (
     b'<styleSheet><numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/></numFmts>'
@@ -23,7 +25,9 @@ STYLES = (
 VALUES = [
     "退货退款", "", None, "a & b <c>", " leading space", "line\nbreak", "=SUM(A1)", "x" * 80, "_x000D_ text",
     Decimal("109.30"), Decimal("0"), Decimal("20"), datetime(2026, 11, 26, 18, 0), datetime(2026, 11, 27, 9, 30, 15),
-    "好" * 200, "tab\there",
+    "好" * 200, "tab\there", "\x01control\x0b", "trailing ", "\u3000全角空格", "carriage\rreturn",
+    datetime(2026, 11, 26, 18, 0, tzinfo=timezone(timedelta(hours=8))),
+    datetime(2026, 11, 26, 10, 0, tzinfo=UTC),  # the same moment as the one before: a different cell
 ]
 OLD_CELLS = [
     '<c r="{ref}"{s}/>', '<c r="{ref}"{s}></c>', '<c r="{ref}"{s} t="n"></c>', '<c r="{ref}"{s}><v>12.5</v></c>',
@@ -83,3 +87,19 @@ def test_the_fast_way_takes_the_usual_rows():
     random.seed(1)
     checked = {c: (random.choice([3, 4]), 1) for c in range(1, 32)}
     assert writer._bulk_row(6, row_xml(6, checked, ""), {"k0": "b", "k3": None}) is not None
+
+
+def text_xml_before(text: str) -> bytes:
+    """text_xml as it was before its one-search fast path, kept as the oracle."""
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]", "", text)
+    if "_x" in text:
+        text = re.sub(r"_(?=x[0-9A-Fa-f]{4}_)", "_x005F_", text)
+    body = escape(text, {"\r": "&#13;"}) if re.search(r"[&<>\r]", text) else text
+    space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+    return f"<t{space}>{body}</t>".encode("utf-8", "replace")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab好 _x0041_&<>\r\n\t\x01\x0b\u3000\ufffe😀") + ["\ud800"]), max_size=30))
+def test_text_xml_is_what_it_was(text):
+    assert text_xml(text) == text_xml_before(text)

@@ -20,6 +20,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 from xml.parsers import expat
 
+from ..engine.batching import without_gc_pauses
 from ..engine.columns import column_letter
 from ..errors import WorkbookError
 
@@ -1027,7 +1028,7 @@ def _blank(value: object) -> bool:
 
 
 MISS = object()
-CACHE_LIMIT = 300_000  # distinct cells whose values are remembered (a case ID is met once: it only costs memory)
+CACHE_LIMIT = 200_000  # distinct cells whose values are remembered (then forgotten, and remembered anew)
 
 
 class RegisterRead:
@@ -1042,6 +1043,7 @@ class RegisterRead:
         self.foreign = False  # a cell's reference put it in a row other than its <row> element's
 
 
+@without_gc_pauses  # a million rows of tuples: the collector would walk them over and over while they are built
 def read_register(
     chunks: Iterator[bytes],
     values: CellValues,
@@ -1102,6 +1104,7 @@ def read_register(
             _keep(row, tuple(line))
 
     formula_tails: set[bytes] = set()  # cells' XML (after the reference) that hold a formula
+    missed = [0] * width  # per column, how many cells were not remembered: a column of IDs is not worth it
 
     def formulas(number: int, columns: tuple[int, ...], tails: tuple[bytes, ...], indexes) -> None:
         """Note the cells at ``indexes`` of a row that hold a formula in ``formula_cols``."""
@@ -1221,7 +1224,11 @@ def read_register(
                         i = at_cell[position]
                         tail = tails[i]
                         value = fixed[position] = _register_value(values, tail)
-                        if len(cache) < CACHE_LIMIT:
+                        missed[position] += 1
+                        # remembered, unless the column's values hardly repeat (an ID, a time to the second)
+                        if number < 1000 or missed[position] * 10 < number * 9:
+                            if len(cache) >= CACHE_LIMIT:
+                                cache.clear()
                             cache[tail] = value
                         if b"<f" in tail:  # a formula: noted, and looked for whenever this cell's XML comes again
                             formulas(number, columns, tails, (i,))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..engine.batching import without_gc_pauses
 from ..engine.columns import (
     BY_KEY,
     OUTPUT_COLUMNS,
@@ -135,6 +136,7 @@ class Tracker:
     old: dict[int, tuple]
     used_col: int
 
+    @without_gc_pauses  # the register's rows, a million on a full sheet, are built here
     def __init__(self, path: Path) -> None:
         self.path = check_openable(path)
         self.package = Package(self.path)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import NamedTuple
 from xml.sax.saxutils import escape, unescape
 
+from ..engine.batching import without_gc_pauses
 from ..engine.columns import column_letter
 from ..errors import WorkbookError
 from .package import (
@@ -63,6 +64,10 @@ FIRST_CUSTOM_FORMAT = 164
 EPOCH_1900 = datetime(1899, 12, 30)
 EPOCH_1904 = datetime(1904, 1, 1)
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+# A big sheet being edited is deflated at level 3, not 6: on its own core, level 6 takes longer than building the
+# XML (2.1 s against ~1.5 s for a 200 MB register), so the save waited for it; level 3 takes half as long for a
+# part ~23 % bigger (docs/performance.md). Everything else keeps the usual level.
+STREAMED_BIG, STREAMED_LEVEL = 16 << 20, 3
 ZIP64_FROM = 1 << 30  # a part this big may pass 4 GiB once edited: written with Zip64 headers (others without:
 # some readers are strict about Zip64 headers a small file does not need)
 XML_ESCAPES = {'"': "&quot;"}
@@ -242,16 +247,21 @@ class Put(NamedTuple):
 
 NEEDS_ESCAPE = re.compile(r"[&<>\r]")
 OOXML_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")  # "_x0041_" in text would read back as "A"
+SPECIAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff&<>\r]")  # ILLEGAL or NEEDS_ESCAPE
 
 
 def text_xml(text: str) -> bytes:
     """``<t>…</t>``: escaped, carriage returns kept, characters XML cannot hold dropped."""
-    text = ILLEGAL.sub("", text)
+    if SPECIAL.search(text):  # the usual text has none of them: one search for both kinds
+        text = ILLEGAL.sub("", text)
+        special = NEEDS_ESCAPE.search(text) is not None
+    else:
+        special = False
     if "_x" in text:
         text = OOXML_ESCAPE.sub("_x005F_", text)
-    body = escape(text, {"\r": "&#13;"}) if NEEDS_ESCAPE.search(text) else text
-    space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    return f"<t{space}>{body}</t>".encode("utf-8", "replace")
+    body = escape(text, {"\r": "&#13;"}) if special else text
+    start = b'<t xml:space="preserve">' if text != text.strip() or "\n" in text else b"<t>"
+    return start + body.encode("utf-8", "replace") + b"</t>"
 
 
 def serial(value: datetime | date | time, date1904: bool = False) -> float:
@@ -368,8 +378,14 @@ class SheetWriter:
         places = sorted(edit.bulk.places, key=lambda place: place[1]) if edit.bulk is not None else []
         self.places = tuple((column, key, fmt, b'<c r="' + column_letter(column).encode()) for key, column, fmt in places)
         self.plans: dict[tuple[bytes, ...], tuple[int, int, tuple[tuple[int, int], ...]] | None] = {}
-        self.tails: dict[tuple, bytes] = {}  # a cell's XML after its reference (cell_tail), for values that repeat
         self.old_styles: dict[bytes, int] = {}  # an old cell's start tag (after its reference) → its style
+        # output cells made once for the values that repeat: (place, old start tag, value) → the cell after its
+        # reference; per place, whether its values repeat enough to be worth it, and how many cells were made
+        self.cells_made: dict[tuple, bytes] = {}
+        self.remembered = [True] * len(self.places)
+        self.made_count = [0] * len(self.places)
+        rows = edit.bulk.by_row if edit.bulk is not None else {}
+        self.first_bulk_row = min(rows, default=0) - 1
 
     def _letter(self, column: int) -> bytes:
         if column not in self.letters:
@@ -574,13 +590,12 @@ class SheetWriter:
         if b"<c" in b"".join(touched) or not all(map(_endswith, touched, _GT)):
             return None  # a cell without its reference first (or rich text) there, or white space between cells
         out = [_CELL_START.join(cells[:a])]
-        places, tails, old_styles = self.places, self.tails, self.old_styles
-        with_format, date1904 = self.styles.with_format, self.date1904
+        places, cells_made, remembered = self.places, self.cells_made, self.remembered
         for old, j in ops:
             if j < 0:
                 out.append(_CELL_START + cells[old])
                 continue
-            column, key, fmt, prefix = places[j]
+            key = places[j][1]
             value = values.get(key, _NO_PLAN)
             if value is _NO_PLAN:  # the bulk does not write this column in this row
                 if old:
@@ -588,30 +603,50 @@ class SheetWriter:
                 continue
             if old:
                 rest = parts[old - 1][2]
-                tag = rest[: rest.find(b">")]
-                style = old_styles.get(tag)
-                if style is None:
-                    found = STYLE_ATTR.search(tag)
-                    style = old_styles[tag] = int(found.group(1)) if found else 0
+                tag: bytes | None = rest[: rest.find(b">")]
             else:
-                style = self.edit.col_styles.get(column, 0)
+                tag = None
             kind = type(value)
-            if fmt is not None and value is not None and (kind in TYPED or (kind is str and fmt == "@")):
-                style = with_format(style, fmt)
-            if (kind is str and len(value) <= 64) or value is None or (  # type: ignore[arg-type]
-                kind is datetime and value.tzinfo is None  # type: ignore[attr-defined]
-            ):  # a value that repeats (a long text is met once)
-                cache_key = (style, kind, value)
-                known = tails.get(cache_key)
-                tail = known if known is not None else tails.setdefault(cache_key, cell_tail(style, value, date1904))
+            if remembered[j] and (
+                kind is str or value is None or (kind is datetime and value.tzinfo is None)  # type: ignore[attr-defined]
+            ):  # a value that may repeat in this column (a decision, a status, the check time): its cell made once
+                made_key = (j, tag, value)
+                made = cells_made.get(made_key)
+                if made is None:
+                    made = self._made(j, tag, value)
+                    if not (kind is str and len(value) > 64):  # type: ignore[arg-type]  # a long text is met once
+                        if len(cells_made) > 100_000:
+                            cells_made.clear()
+                        cells_made[made_key] = made
+                        self.made_count[j] += 1
+                        if self.made_count[j] > 2_000 and self.made_count[j] * 2 > number - self.first_bulk_row:
+                            remembered[j] = False  # its values hardly repeat (a deadline to the second)
             else:
-                tail = cell_tail(style, value, date1904)
-            if tail:
-                out.append(prefix + digits + b'"' + tail)
+                made = self._made(j, tag, value)
+            if made:
+                out.append(places[j][3] + digits + made)
         if b <= count:
             out.append(_CELL_START + _CELL_START.join(cells[b:]))
         out.append(b"</row>")
         return b"".join(out)
+
+    def _made(self, j: int, tag: bytes | None, value: object) -> bytes:
+        """The output cell of place ``j`` after its reference (``"`` and on; b"" for no cell), over an old cell
+        whose start tag after its reference is ``tag`` (None for no old cell): the old cell's style, with the
+        place's number format when the value needs it."""
+        column, _, fmt, _ = self.places[j]
+        if tag is not None:
+            style = self.old_styles.get(tag)
+            if style is None:
+                found = STYLE_ATTR.search(tag)
+                style = self.old_styles[tag] = int(found.group(1)) if found else 0
+        else:
+            style = self.edit.col_styles.get(column, 0)
+        kind = type(value)
+        if fmt is not None and value is not None and (kind in TYPED or (kind is str and fmt == "@")):
+            style = self.styles.with_format(style, fmt)
+        tail = cell_tail(style, value, self.date1904)
+        return b'"' + tail if tail else b""
 
     def _plan(self, letters: tuple[bytes, ...]) -> tuple[int, int, tuple[tuple[int, int], ...]] | None:
         """How a row whose cells are in ``letters``' columns takes the bulk's cells: the cells before piece
@@ -910,6 +945,7 @@ class PackageEdit:
 
     # -- writing
 
+    @without_gc_pauses  # the register's rows, streamed: nothing cyclic is made, and the run's records are many
     def write(self, target: Path, compresslevel: int = 6) -> None:
         """Write the edited package to ``target`` (a new file)."""
         book = self.package.workbook_part
@@ -930,8 +966,10 @@ class PackageEdit:
         infos = {info.filename: info for info in self.package.infos}
         with zipfile.ZipFile(self.package.path) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as out:
             for name in names:
-                info = _entry(infos.get(name), name)
-                big = (infos[name].file_size if name in infos else 0) > ZIP64_FROM
+                size = infos[name].file_size if name in infos else 0
+                streamed = name in writers and size > STREAMED_BIG
+                info = _entry(infos.get(name), name, STREAMED_LEVEL if streamed else compresslevel)
+                big = size > ZIP64_FROM
                 if name in writers:
                     with out.open(info, "w", force_zip64=big) as stream:
                         _write_beside(stream, writers[name].stream(self._source(name), self.dimensions.get(name)))
@@ -988,10 +1026,12 @@ def _write_beside(stream, pieces: Iterable[bytes], size: int = 1 << 20) -> None:
         raise failed[0]
 
 
-def _entry(info: zipfile.ZipInfo | None, name: str) -> zipfile.ZipInfo:
-    """The new entry for a part: the old entry's date and attributes kept."""
+def _entry(info: zipfile.ZipInfo | None, name: str, level: int = 6) -> zipfile.ZipInfo:
+    """The new entry for a part: the old entry's date and attributes kept, deflated at ``level``."""
     entry = zipfile.ZipInfo(name, date_time=info.date_time if info else (2026, 1, 1, 0, 0, 0))
     entry.compress_type = zipfile.ZIP_DEFLATED
+    # ZipFile's compresslevel only reaches entries it names itself; an entry given as a ZipInfo carries its own
+    setattr(entry, "compress_level" if hasattr(entry, "compress_level") else "_compresslevel", level)
     if info is not None:
         entry.external_attr = info.external_attr
         entry.create_system = info.create_system
