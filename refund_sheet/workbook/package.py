@@ -666,6 +666,11 @@ class CellValues:
         kinds = format_kinds(package.read(styles_part)) if styles_part else []
         return cls(strings, kinds, package.date1904)
 
+    def inline(self, attrs: bytes) -> bool:
+        """Whether a cell with these start-tag attributes (after its reference) is an inline string."""
+        head = self._cell_attrs(attrs)
+        return head is not None and head[1] in (b"inlineStr", b"is")
+
     def _cell_attrs(self, attrs: bytes) -> tuple[int, bytes | None] | None:
         """(number kind of the cell's format, its type t) from a start tag's attributes; None when they are not
         in the plain form (then the cell goes the long way)."""
@@ -1245,6 +1250,14 @@ def read_register(
 
 def _register_value(values: CellValues, tail: bytes) -> object:
     """A register cell's value from what follows its reference: an error value as its text, '' for blanks."""
+    at = tail.find(b"><is><t>")
+    if at != -1 and tail[-13:] == b"</t></is></c>" and values.inline(tail[:at]):  # plain text, the usual miss
+        raw = tail[at + 8 : -13]
+        if b"<" not in raw and b"&" not in raw and b"\r" not in raw:
+            text = raw.decode("utf-8")
+            if text[:1] in WHITE or text[-1:] in WHITE:
+                text = text.strip(" \t\r\n")
+            return _unescape_excel(text) if "_x00" in text else text
     value = values.value(b"<c" + tail)
     if value is None:
         return ""
