@@ -547,7 +547,12 @@ def _text(raw: bytes) -> str:
         raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     if b"&" not in raw:
         return raw.decode("utf-8")
-    if raw.count(b"&") > 6:  # a long text of character references (Chinese as &#25991;): expat, in C
+    refs = raw.count(b"&")
+    if refs <= 6 and raw.count(b"&#") == refs:  # a few character references (a buyer's name as &#29980;…)
+        text = _char_refs(raw)
+        if text is not None:
+            return text
+    if refs > 6:  # a long text of character references (Chinese as &#25991;): expat, in C
         pieces: list[str] = []
         parser = expat.ParserCreate("utf-8")
         parser.CharacterDataHandler = pieces.append
@@ -567,6 +572,31 @@ def _text(raw: bytes) -> str:
         raise WorkbookError("工作表中有未结束的实体引用（文件已损坏）")
     out.append(tail.decode("utf-8"))
     return "".join(out)
+
+
+def _char_refs(raw: bytes) -> str | None:
+    """Text whose only references are decimal or hexadecimal character references, resolved; None when one of
+    them is not a plain one (then the general way says what is wrong with it)."""
+    pieces = raw.split(b"&#")
+    out = [pieces[0].decode("utf-8")]
+    for piece in pieces[1:]:
+        number, sep, rest = piece.partition(b";")
+        if not sep:
+            return None
+        if number.isdigit():
+            code = int(number)
+        elif number[:1] == b"x" and number[1:] and all(c in HEX_DIGITS for c in number[1:]):
+            code = int(number[1:], 16)
+        else:
+            return None
+        if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+            return None
+        out.append(chr(code))
+        out.append(rest.decode("utf-8"))
+    return "".join(out)
+
+
+HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
 
 
 def _unescape_excel(text: str) -> str:
