@@ -321,6 +321,28 @@ def test_a_cell_calamine_cannot_read_is_refused_not_guessed(tmp_path):
         grid_of(path)
 
 
+def test_excel_365s_errors_are_error_cells_where_calamine_refused_the_whole_sheet(tmp_path, demo):
+    """#SPILL! or #CALC! (a dynamic-array formula in the register): calamine refused the sheet; now the cell is an
+    error cell like #N/A, reported as such, and the rest of the register is read."""
+    import re
+
+    path = workbook(tmp_path, '<row r="1"><c r="A1" t="e"><v>#SPILL!</v></c><c r="B1"><v>1</v></c></row>', xfs=["0"])
+    with pytest.raises(python_calamine.CalamineError):
+        calamine_rows(path, "S")
+    assert grid_of(path) == {1: ["", 1.0]}
+    register = tmp_path / "spill.xlsx"
+    with zipfile.ZipFile(demo) as z:
+        data = {n: z.read(n) for n in z.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    data[sheet] = re.sub(rb'<c r="J5"[^>]*?(?:/>|>.*?</c>)', b'<c r="J5" t="e"><f>SEQUENCE(2)</f><v>#SPILL!</v></c>',
+                         data[sheet], count=1, flags=re.S)
+    with zipfile.ZipFile(register, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in data.items():
+            z.writestr(name, content)
+    rows = dict(Tracker(register).rows)
+    assert rows[5][9] == "#SPILL!" and len(rows) == len(Tracker(demo).rows)
+
+
 def test_the_register_reader_takes_unusual_rows_the_long_way(tmp_path, demo):
     """Rows the one-pass reader does not take apart itself (a cell without its reference, a comment, an empty
     <row/>, rich text) come out as calamine reads them."""

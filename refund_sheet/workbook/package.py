@@ -442,7 +442,6 @@ DAY_MS = 86_400_000
 # chrono's dates run from year -262,143 to 262,142: beyond that calamine gives the number itself
 CHRONO_MIN_MS = (-262_143 * 365.2425 + 1_900 * 365.2425) * DAY_MS
 CHRONO_MAX_MS = (262_142 * 365.2425 - 1_900 * 365.2425) * DAY_MS
-EXCEL_ERRORS = frozenset((b"#DIV/0!", b"#N/A", b"#NAME?", b"#NULL!", b"#NUM!", b"#REF!", b"#VALUE!", b"#GETTING_DATA"))
 NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|infinity|nan)", re.I)
 EXCEL_ESCAPE = re.compile(r"_x00([0-9A-Fa-f]{2}|\+[0-9A-Fa-f])_")
 ENTITY = re.compile(rb"&([^;&]*);")
