@@ -135,6 +135,8 @@ class Tracker:
     rows: list[tuple[int, tuple]]
     old: dict[int, tuple]
     used_col: int
+    _old_row: int = 0
+    _old_values: tuple = ()
 
     @without_gc_pauses  # the register's rows, a million on a full sheet, are built here
     def __init__(self, path: Path) -> None:
@@ -201,8 +203,10 @@ class Tracker:
     def old_value(self, row: int, column: int) -> object:
         """What a register cell holds now ('' when blank; a Digest for the long output texts), by absolute
         column."""
-        values = self.old.get(row, ())
+        if row != self._old_row:  # asked for each output column of a row in turn: the row is looked up once
+            self._old_row, self._old_values = row, self.old.get(row, ())
         position = column - self.register.first_col
+        values = self._old_values
         return values[position] if 0 <= position < len(values) else ""
 
     # -- other sheets
