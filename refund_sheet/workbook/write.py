@@ -64,9 +64,9 @@ FIRST_CUSTOM_FORMAT = 164
 EPOCH_1900 = datetime(1899, 12, 30)
 EPOCH_1904 = datetime(1904, 1, 1)
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-# A big sheet being edited is deflated at level 3, not 6: on its own core, level 6 takes longer than building the
-# XML (2.1 s against ~1.5 s for a 200 MB register), so the save waited for it; level 3 takes half as long for a
-# part ~23 % bigger (docs/performance.md). Everything else keeps the usual level.
+# A big sheet being edited is deflated at level 3, not 6: level 6 needs about as much CPU as building the XML
+# (2.1 s against ~2.3 s for a 200 MB register), so whenever the second core is not free the save waits for it;
+# level 3 takes half as long for a part ~23 % bigger (docs/performance.md). Everything else keeps the usual level.
 STREAMED_BIG, STREAMED_LEVEL = 16 << 20, 3
 ZIP64_FROM = 1 << 30  # a part this big may pass 4 GiB once edited: written with Zip64 headers (others without:
 # some readers are strict about Zip64 headers a small file does not need)
