@@ -375,3 +375,39 @@ def test_the_grids_read_other_sheets_as_calamine_does(demo):
     grids = Grids(Package(demo))
     for name in ("规则", "统计", "记录"):
         assert same_rows(grids.rows(name), calamine_rows(demo, name)) == []
+
+
+def test_a_sheet_the_reader_cannot_take_is_passed_over_in_the_search_for_the_register(tmp_path, demo):
+    """A merchant's sheet written with prefixed SpreadsheetML (<x:sheetData>, as some generators write it) before
+    a register that is not named 退款登记: it is skipped, as a sheet without the register's columns is."""
+    import re
+
+    path = tmp_path / "renamed.xlsx"
+    with zipfile.ZipFile(demo) as z:
+        data = {n: z.read(n) for n in z.namelist()}
+    book = "xl/workbook.xml"
+    data[book] = data[book].replace("退款登记".encode(), "售后登记".encode())
+    data["xl/worksheets/sheet9.xml"] = (
+        b'<?xml version="1.0"?><x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<x:sheetData><x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>hi</x:t></x:is></x:c></x:row></x:sheetData>'
+        b"</x:worksheet>"
+    )
+    rels = "xl/_rels/workbook.xml.rels"
+    data[rels] = data[rels].replace(
+        b"</Relationships>",
+        b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"'
+        b' Target="worksheets/sheet9.xml"/></Relationships>',
+    )
+    sheet = b'<sheet xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" name="XML" sheetId="99" r:id="rId99"/>'
+    data[book] = re.sub(rb"(<sheets>)", rb"\1" + sheet, data[book], count=1)
+    ct = "[Content_Types].xml"
+    data[ct] = data[ct].replace(
+        b"</Types>",
+        b'<Override PartName="/xl/worksheets/sheet9.xml" '
+        b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in data.items():
+            z.writestr(name, content)
+    tracker = Tracker(path)
+    assert tracker.register.sheet == "售后登记" and len(tracker.rows) == len(Tracker(demo).rows)

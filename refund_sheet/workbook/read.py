@@ -162,7 +162,12 @@ class Tracker:
                 continue
             tables = self.package.tables(sheet.part)
             upto = max([HEADER_SCAN_ROWS] + [table.bounds[0] for table in tables if table.header_rows >= 1])
-            values = self.grids.top(sheet.name, upto)
+            try:
+                values = self.grids.top(sheet.name, upto)
+            except WorkbookError:
+                if sheet.name == REGISTER_SHEET:
+                    raise
+                continue  # a sheet of the merchant's that cannot be read as a tracker's (written by some other program)
             for table in tables:
                 r1, c1, _, c2 = table.bounds
                 if table.header_rows < 1:
