@@ -77,10 +77,16 @@ FULL_SHEET_TARGET = (90.0, 2048.0)  # issue 12: a full sheet in ≤ 90 s and ≤
 STAGES = ("打开", "读取", "生成回复", "写入", "保存")  # what service.check_file reports to its progress callback
 
 
+def child_env() -> dict[str, str]:
+    """The children import refund_sheet from this checkout (benchmarks/..), whichever one the venv installed."""
+    paths = [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 def run_process(command: list[str]) -> tuple[float, float]:
     """(wall seconds, peak RSS in MiB) of a child process."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=child_env())
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -92,7 +98,7 @@ def build(folder: Path, rows: int) -> Path:
     """Build the tracker in a child process. A child's peak RSS (wait4) counts the pages it shared with this
     process when it was forked, so this process must stay small: it never imports openpyxl or the package."""
     path = folder / f"tracker-{rows}.xlsx"
-    subprocess.run([sys.executable, __file__, "--build", str(rows), str(path)], check=True)
+    subprocess.run([sys.executable, __file__, "--build", str(rows), str(path)], check=True, env=child_env())
     return path
 
 
@@ -171,7 +177,8 @@ def in_process(shape: str, rows: int = 20000) -> dict[str, float]:
 def engine_figures(reps: int) -> dict[str, float]:
     """Medians of ``reps`` cold measurements, each in its own process."""
     runs = [
-        json.loads(subprocess.run([sys.executable, __file__, "--engine", shape], check=True, capture_output=True).stdout)
+        json.loads(subprocess.run([sys.executable, __file__, "--engine", shape], check=True, capture_output=True,
+                                  env=child_env()).stdout)
         for _ in range(reps)
         for shape in SHAPES
     ]
@@ -210,7 +217,7 @@ def run_child(command: list[str], timeout: float) -> dict[str, object]:
     start = time.perf_counter()
     sampled = [0]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err)
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=child_env())
         timer = threading.Timer(timeout, process.kill)
         done = threading.Event()
 

@@ -1,5 +1,6 @@
-"""Reading a tracker without rebuilding it: the register's values (calamine, in Rust), where the register stands
-(header row, columns, its Excel Table), and what the writer needs to know about its sheet (one streamed scan).
+"""Reading a tracker without rebuilding it: the register's values, where the register stands (header row, columns,
+its Excel Table), and what the writer needs to know about its sheet, from one streamed pass over the register's XML
+(``package.read_register``). Every cell reads as calamine (python-calamine) reads it (``package.CellValues``).
 
 openpyxl is not used here: a workbook that is going to be saved is read from its package and saved by editing
 that package (``write.py``), so nothing it holds has to be modelled to survive.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..engine.batching import without_gc_pauses
 from ..engine.columns import (
     BY_KEY,
     OUTPUT_COLUMNS,
@@ -18,13 +20,12 @@ from ..engine.columns import (
     locate_header,
     map_headers,
     missing_required,
-    used_width,
 )
 from ..engine.policy import TableRow, policy_tables_from_grid
 from ..errors import WorkbookError
 from ..stats import STATS_TITLE
 from . import guard
-from .package import Package, SheetScan, TableInfo, scan_sheet
+from .package import CellValues, Package, SheetScan, TableInfo, read_register, sheet_values
 
 REGISTER_SHEET = "退款登记"
 POLICY_SHEET = "规则"
@@ -72,23 +73,31 @@ class Register:
 
 
 class Grids:
-    """Sheets' values by name, read with calamine once per sheet: row number → values from column A."""
+    """Sheets' values by name, read from the package with calamine's reading of each cell (``CellValues``): row
+    number → values from column A. A sheet is read when first asked for; the register is read by ``Tracker``."""
 
-    def __init__(self, path: Path) -> None:
-        import python_calamine
-
-        try:
-            self.book = python_calamine.CalamineWorkbook.from_path(str(path))
-        except Exception as error:  # calamine raises its own kinds for a damaged package
-            raise WorkbookError(f"无法打开 {Path(path).name}：文件已损坏或不是 Excel 工作簿（{error}）") from None
-        self.names = list(self.book.sheet_names)
+    def __init__(self, package: Package) -> None:
+        self.package = package
+        self.values = CellValues.of(package)
+        self.names = package.sheet_names()
+        self.parts = {sheet.name: sheet.part for sheet in package.sheets()}
         self._cache: dict[str, dict[int, list[object]]] = {}
 
     def rows(self, name: str) -> dict[int, list[object]]:
         """Row number → the row's values from column A ('' for blanks), for every row holding a value."""
         if name not in self._cache:
-            self._cache[name] = _read_sheet(self.book, name)
+            self._cache[name] = self.top(name, None)
         return self._cache[name]
+
+    def top(self, name: str, upto: int | None) -> dict[int, list[object]]:
+        """``rows`` of the rows up to ``upto`` only (the rest of the sheet is not read)."""
+        if name in self._cache:
+            rows = self._cache[name]
+            return rows if upto is None else {n: v for n, v in rows.items() if n <= upto}
+        part = self.parts.get(name)
+        if part is None:  # a chart sheet or a dialog sheet: no cells
+            return {}
+        return sheet_values(self.package.stream(part), self.values, upto)
 
     def grid(self, name: str) -> list[list[object]]:
         """The sheet as a list of rows (row 1 first), blank rows as empty lists."""
@@ -99,24 +108,7 @@ class Grids:
         self._cache.pop(name, None)
 
     def close(self) -> None:
-        self.book.close()
-
-
-def _read_sheet(book, name: str) -> dict[int, list[object]]:
-    try:
-        data = book.get_sheet_by_name(name)
-    except Exception as error:
-        raise WorkbookError(f"无法读取工作表 {name}（{error}）") from None
-    (start_row, start_col), (end_row, _) = data.start or (0, 0), data.end or (0, 0)
-    pad = [""] * start_col  # calamine's rows begin at the first used column
-    rows: dict[int, list[object]] = {}
-    count = 0
-    for count, values in enumerate(data.iter_rows(), start=1):
-        if not all(blank(v) for v in values):
-            rows[count] = pad + values
-    if count and count != end_row + 1:  # rows counted from the first used row instead of row 1
-        rows = {number + start_row: values for number, values in rows.items()}
-    return rows
+        self._cache.clear()
 
 
 DIGESTED = ("risks", "explanation", "reply")  # long output texts: only ever compared with what a run writes
@@ -130,29 +122,35 @@ class Digest(int):
         return isinstance(text, str) and hash(text) == self
 
 
-class Tracker:
-    """A tracker opened for a run: its package, its sheets' values, and its register."""
+def _digest(text: str) -> Digest:
+    return Digest(hash(text))
 
+
+class Tracker:
+    """A tracker opened for a run: its package, its sheets' values, and its register.
+
+    ``rows`` are the register's (row number, values from first_col to last_col) for every non-blank row under the
+    header: calamine's values, Excel error cells (#N/A…) as their text, the long output texts as ``Digest``."""
+
+    rows: list[tuple[int, tuple]]
+    old: dict[int, tuple]
+    used_col: int
+    _old_row: int = 0
+    _old_values: tuple = ()
+
+    @without_gc_pauses  # the register's rows, a million on a full sheet, are built here
     def __init__(self, path: Path) -> None:
         self.path = check_openable(path)
         self.package = Package(self.path)
         try:
-            self.grids = Grids(self.path)
+            self.grids = Grids(self.package)
             self.register = self._find_register()
         except WorkbookError:
             raise
-        except (KeyError, ValueError) as error:
+        except (KeyError, ValueError, UnicodeDecodeError) as error:
             raise WorkbookError(f"无法打开 {self.path.name}：文件已损坏或不是 Excel 工作簿（{type(error).__name__}）") from None
-        self.used_col = max(
-            [used_width(values) for number, values in self.grids.rows(self.register.sheet).items() if number >= self.register.header_row]
-            + [self.register.scan.used_from(self.register.header_row)],
-            default=0,
-        )
-        self.rows = self._register_rows()
-        self.grids.forget(self.register.sheet)  # the rows above hold what a run needs of it
-        self.old = dict(self.rows)
 
-    # -- the register
+        # -- the register
 
     def _find_register(self) -> Register:
         """The register: on sheet 退款登记, else the first sheet whose header row has the required columns."""
@@ -162,8 +160,15 @@ class Tracker:
         for sheet in ordered:
             if sheet.name not in self.grids.names:
                 continue
-            values = self.grids.rows(sheet.name)
-            for table in self.package.tables(sheet.part):
+            tables = self.package.tables(sheet.part)
+            upto = max([HEADER_SCAN_ROWS] + [table.bounds[0] for table in tables if table.header_rows >= 1])
+            try:
+                values = self.grids.top(sheet.name, upto)
+            except WorkbookError:
+                if sheet.name == REGISTER_SHEET:
+                    raise
+                continue  # a sheet of the merchant's that cannot be read as a tracker's (written by some other program)
+            for table in tables:
                 r1, c1, _, c2 = table.bounds
                 if table.header_rows < 1:
                     continue
@@ -185,43 +190,28 @@ class Tracker:
         raise WorkbookError(f"找不到售后登记表：{best[0]} {best[2]}")
 
     def _located(self, name, part, row, first, last, headers, found, table) -> Register:
+        """The register found: its sheet read in one pass (its rows, and what the writer needs to know)."""
         formula_cols = {first + position for position in found.values()}  # every column a run may write
-        scan = scan_sheet(self.package.stream(part), formula_cols)
-        return Register(name, part, row, first, last, headers, found, table, scan)
-
-    def _register_rows(self) -> list[tuple[int, tuple]]:
-        """(row number, values from first_col to last_col) for every non-blank row under the header, with Excel
-        error cells (#N/A…) put back as their text."""
-        reg = self.register
-        values = self.grids.rows(reg.sheet)
-        for row, col, text in reg.scan.errors:
-            line = values.setdefault(row, [])
-            line.extend([""] * (col - len(line)))
-            line[col - 1] = text
-        first, last = reg.first_col - 1, reg.last_col
-        digested = [reg.found[key] for key in DIGESTED if key in reg.found]
-        totals = set()
-        if reg.table is not None and reg.table.totals_rows:  # a Table's totals row is no case
-            end = reg.table.bounds[2]
-            totals = set(range(end - reg.table.totals_rows + 1, end + 1))
-        rows = []
-        for number in sorted(values):
-            if number <= reg.header_row or number in totals:
-                continue
-            cells = values[number][first:last]
-            if all(blank(v) for v in cells):
-                continue
-            for position in digested:
-                if position < len(cells) and isinstance(cells[position], str) and cells[position]:
-                    cells[position] = Digest(hash(cells[position]))
-            rows.append((number, tuple(cells) + ("",) * (last - first - len(cells))))
-        return rows
+        digested = tuple(found[key] for key in DIGESTED if key in found)
+        totals: frozenset[int] = frozenset()
+        if table is not None and table.totals_rows:  # a Table's totals row is no case
+            end = table.bounds[2]
+            totals = frozenset(range(end - table.totals_rows + 1, end + 1))
+        read = read_register(
+            self.package.stream(part), self.grids.values, first, last, row, formula_cols, digested, _digest, totals
+        )
+        self.used_col = read.used_col
+        self.old = read.rows
+        self.rows = list(read.rows.items())
+        return Register(name, part, row, first, last, headers, found, table, read.scan)
 
     def old_value(self, row: int, column: int) -> object:
         """What a register cell holds now ('' when blank; a Digest for the long output texts), by absolute
         column."""
-        values = self.old.get(row, ())
+        if row != self._old_row:  # asked for each output column of a row in turn: the row is looked up once
+            self._old_row, self._old_values = row, self.old.get(row, ())
         position = column - self.register.first_col
+        values = self._old_values
         return values[position] if 0 <= position < len(values) else ""
 
     # -- other sheets

@@ -25,10 +25,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import pairwise, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 from xml.sax.saxutils import escape, unescape
 
+from ..engine.batching import without_gc_pauses
 from ..engine.columns import column_letter
 from ..errors import WorkbookError
 from .package import (
@@ -45,6 +48,7 @@ from .package import (
     range_ref,
     relative,
     rels_name,
+    row_blocks,
     sheet_stream,
 )
 
@@ -60,6 +64,10 @@ FIRST_CUSTOM_FORMAT = 164
 EPOCH_1900 = datetime(1899, 12, 30)
 EPOCH_1904 = datetime(1904, 1, 1)
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+# A big sheet being edited is deflated at level 3, not 6: level 6 needs about as much CPU as building the XML
+# (2.1 s against ~2.3 s for a 200 MB register), so whenever the second core is not free the save waits for it;
+# level 3 takes half as long for a part ~23 % bigger (docs/performance.md). Everything else keeps the usual level.
+STREAMED_BIG, STREAMED_LEVEL = 16 << 20, 3
 ZIP64_FROM = 1 << 30  # a part this big may pass 4 GiB once edited: written with Zip64 headers (others without:
 # some readers are strict about Zip64 headers a small file does not need)
 XML_ESCAPES = {'"': "&quot;"}
@@ -239,16 +247,21 @@ class Put(NamedTuple):
 
 NEEDS_ESCAPE = re.compile(r"[&<>\r]")
 OOXML_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")  # "_x0041_" in text would read back as "A"
+SPECIAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff&<>\r]")  # ILLEGAL or NEEDS_ESCAPE
 
 
 def text_xml(text: str) -> bytes:
     """``<t>…</t>``: escaped, carriage returns kept, characters XML cannot hold dropped."""
-    text = ILLEGAL.sub("", text)
+    if SPECIAL.search(text):  # the usual text has none of them: one search for both kinds
+        text = ILLEGAL.sub("", text)
+        special = NEEDS_ESCAPE.search(text) is not None
+    else:
+        special = False
     if "_x" in text:
         text = OOXML_ESCAPE.sub("_x005F_", text)
-    body = escape(text, {"\r": "&#13;"}) if NEEDS_ESCAPE.search(text) else text
-    space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    return f"<t{space}>{body}</t>".encode("utf-8", "replace")
+    body = escape(text, {"\r": "&#13;"}) if special else text
+    start = b'<t xml:space="preserve">' if text != text.strip() or "\n" in text else b"<t>"
+    return start + body.encode("utf-8", "replace") + b"</t>"
 
 
 def serial(value: datetime | date | time, date1904: bool = False) -> float:
@@ -264,22 +277,29 @@ def serial(value: datetime | date | time, date1904: bool = False) -> float:
 def cell_xml(ref: bytes, style: int, value: object, date1904: bool = False) -> bytes:
     """One ``<c>``: text inline (never a formula, whatever it starts with), numbers and date-times as numbers.
     An empty value keeps only a styled empty cell (nothing at all when the cell has no style)."""
+    tail = cell_tail(style, value, date1904)
+    return b'<c r="%s"%s' % (ref, tail) if tail else b""
+
+
+def cell_tail(style: int, value: object, date1904: bool = False) -> bytes:
+    """``cell_xml`` without its start ``<c r="REF"`` (b"" when there is no cell to write): the writer puts a row's
+    cells together from these."""
     s = b' s="%d"' % style if style else b""
     kind = type(value)
-    if kind is Formula and isinstance(value, Formula):  # the second test only tells mypy what the first did
-        return b'<c r="%s"%s><f>%s</f></c>' % (ref, s, escape(value).encode())
     if kind is str:
         if not value:
-            return b'<c r="%s"%s/>' % (ref, s) if style else b""
-        return b'<c r="%s"%s t="inlineStr"><is>' % (ref, s) + text_xml(value) + b"</is></c>"  # type: ignore[arg-type]  # kind is str
+            return s + b"/>" if style else b""
+        return s + b' t="inlineStr"><is>' + text_xml(value) + b"</is></c>"  # type: ignore[arg-type]  # kind is str
     if value is None:
-        return b'<c r="%s"%s/>' % (ref, s) if style else b""
+        return s + b"/>" if style else b""
     if kind is Decimal or kind is int:
-        return b'<c r="%s"%s><v>%s</v></c>' % (ref, s, str(value).encode())
+        return b"%s><v>%s</v></c>" % (s, str(value).encode())
+    if kind is Formula and isinstance(value, Formula):  # the second test only tells mypy what the first did
+        return b"%s><f>%s</f></c>" % (s, escape(value).encode())
     if isinstance(value, str):  # a str subclass
-        return cell_xml(ref, style, str(value), date1904)
+        return cell_tail(style, str(value), date1904)
     if isinstance(value, bool):
-        return b'<c r="%s"%s t="b"><v>%d</v></c>' % (ref, s, value)
+        return b'%s t="b"><v>%d</v></c>' % (s, value)
     if isinstance(value, (datetime, date, time)):
         value = serial(value, date1904)
     if isinstance(value, float):
@@ -288,7 +308,7 @@ def cell_xml(ref: bytes, style: int, value: object, date1904: bool = False) -> b
         number = str(value)
     else:
         raise TypeError(f"cannot write {type(value).__name__} into a cell")
-    return b'<c r="%s"%s><v>%s</v></c>' % (ref, s, number.encode())
+    return b"%s><v>%s</v></c>" % (s, number.encode())
 
 
 class BulkRows(Mapping[int, dict[int, Put]]):
@@ -354,6 +374,18 @@ class SheetWriter:
     def __init__(self, edit: SheetEdit, styles: Styles, date1904: bool) -> None:
         self.edit, self.styles, self.date1904 = edit, styles, date1904
         self.letters: dict[int, bytes] = {}
+        # the bulk's columns in order: (column, key, number format, b'<c r="W')
+        places = sorted(edit.bulk.places, key=lambda place: place[1]) if edit.bulk is not None else []
+        self.places = tuple((column, key, fmt, b'<c r="' + column_letter(column).encode()) for key, column, fmt in places)
+        self.plans: dict[tuple[bytes, ...], tuple[int, int, tuple[tuple[int, int], ...]] | None] = {}
+        self.old_styles: dict[bytes, int] = {}  # an old cell's start tag (after its reference) → its style
+        # output cells made once for the values that repeat: (place, old start tag, value) → the cell after its
+        # reference; per place, whether its values repeat enough to be worth it, and how many cells were made
+        self.cells_made: dict[tuple, bytes] = {}
+        self.remembered = [True] * len(self.places)
+        self.made_count = [0] * len(self.places)
+        rows = edit.bulk.by_row if edit.bulk is not None else {}
+        self.first_bulk_row = min(rows, default=0) - 1
 
     def _letter(self, column: int) -> bytes:
         if column not in self.letters:
@@ -455,35 +487,203 @@ class SheetWriter:
         return b'<row r="%d">' % number + cells + b"</row>" if cells else b""
 
     def stream(self, chunks: Iterable[bytes], dimension: str | None) -> Iterator[bytes]:
-        """The edited part, in pieces."""
+        """The edited part, in pieces (a megabyte or so of rows at a time)."""
         row_of = self.edit.row
         waiting = self.edit.row_numbers()
         w = 0
-        last_styles: dict[int, int] = {}
-        last_xml = b""
-        for kind, number, xml in sheet_stream(iter(chunks)):
+        previous = 0  # the number of the last row seen
+        last_rows = b""
+        for kind, xml in row_blocks(iter(chunks)):
             if kind == "head":
                 if dimension:
                     xml = DIMENSION.sub(lambda m: m.group(1) + dimension.encode() + m.group(3), xml, count=1)
                 yield xml
-            elif kind == "row":
-                while w < len(waiting) and waiting[w] < number:
-                    yield self._new_row(waiting[w], row_of(waiting[w]), last_styles)
-                    w += 1
-                if w < len(waiting) and waiting[w] == number:
-                    puts = row_of(number)
-                    if puts:
-                        xml = self._row(number, xml, puts, last_styles)
-                    w += 1
-                last_xml = xml
+            elif kind == "rows":
+                xml, w, previous = self._rows(xml, waiting, w, previous)
+                if b"<row" in xml:
+                    last_rows = xml
                 yield xml
             else:
                 if w < len(waiting):  # rows below every row of the sheet: they look like the last one
+                    last_xml = last_rows[last_rows.rfind(b"<row") :] if last_rows else b""
                     last_number = _number_of(last_xml)
                     last_styles = styles_of(last_xml) if last_number and last_number > self.edit.header_row else {}
                     for number in waiting[w:]:
                         yield self._new_row(number, row_of(number), last_styles)
                 yield xml
+
+    def _rows(self, block: bytes, waiting: list[int], w: int, previous: int) -> tuple[bytes, int, int]:
+        """A block of whole rows with the rows in ``waiting`` from ``w`` on written: each found by its ``<row
+        r="…"`` and edited, everything between copied as it is. (The block, where waiting goes on, the number of
+        its last row.) A block where that cannot be done safely goes row by row (``_rows_one_by_one``)."""
+        at = block.rfind(b"<row")
+        match = ROW_NUMBER.match(block, at) if at != -1 else None
+        if match is None or (b"!" in block and b"<!" in block):  # CDATA or a comment: one by one
+            return self._rows_one_by_one(block, waiting, w, previous)
+        last = int(match.group(1))
+        if w >= len(waiting) or waiting[w] > last:
+            return block, w, last
+        out: list[bytes] = []
+        start_w, pos = w, 0
+        while w < len(waiting) and waiting[w] <= last:
+            number = waiting[w]
+            start = block.find(b'<row r="%d"' % number, pos)
+            if start == -1:  # a row to add between rows, or a row without its r: one by one
+                return self._rows_one_by_one(block, waiting, start_w, previous)
+            tag_end = block.find(b">", start)
+            end = tag_end + 1 if block[tag_end - 1] == 0x2F else block.find(b"</row>", tag_end) + 6
+            out.append(block[pos:start])
+            out.append(self._changed(number, block[start:end]))
+            pos = end
+            w += 1
+        out.append(block[pos:])
+        return b"".join(out), w, last
+
+    def _rows_one_by_one(self, block: bytes, waiting: list[int], w: int, previous: int) -> tuple[bytes, int, int]:
+        row_of = self.edit.row
+        out: list[bytes] = []
+        for kind, number, xml in sheet_stream(iter([b"<sheetData>", block, b"</sheetData>"]), previous):
+            if kind != "row":
+                continue
+            while w < len(waiting) and waiting[w] < number:
+                out.append(self._new_row(waiting[w], row_of(waiting[w]), {}))
+                w += 1
+            if w < len(waiting) and waiting[w] == number:
+                xml = self._changed(number, xml)
+                w += 1
+            out.append(xml)
+            previous = number
+        return b"".join(out), w, previous
+
+    def _changed(self, number: int, xml: bytes) -> bytes:
+        """One row with its cells written: the bulk's fast way when only the bulk writes it, else cell by cell."""
+        bulk = self.edit.bulk
+        if bulk is not None and number not in self.edit.cells and number in bulk.by_row:
+            fast = self._bulk_row(number, xml, bulk.by_row[number])
+            if fast is not None:
+                return fast
+        puts = self.edit.row(number)
+        return self._row(number, xml, puts, {}) if puts else xml
+
+    def _bulk_row(self, number: int, xml: bytes, values: Mapping[str, object]) -> bytes | None:
+        """A row the bulk writes: its cells split apart on ``<c r="`` and the output columns merged in, by a plan
+        made once per sequence of columns (``_plan``). None when the row is not in the plain form (then the
+        general way, ``_row``)."""
+        if not xml.endswith(b"</row>"):
+            return None
+        body = xml[:-6]
+        cells = body.split(b'<c r="')
+        count = len(cells) - 1
+        digits = b"%d" % number
+        parts = list(map(_partition, cells[1:], _QUOTES))
+        refs = list(map(_first, parts))
+        letters = tuple(map(_rstrip, refs, _DIGITS))
+        if count and digits.join(letters) + digits != b"".join(refs):
+            return None
+        if letters not in self.plans:
+            self.plans[letters] = self._plan(letters)
+        plan = self.plans[letters]
+        if plan is None:
+            return None
+        a, b, ops = plan
+        touched = cells[a - 1 : b]  # the cells written over or beside, and the one before them
+        if b"<c" in b"".join(touched) or not all(map(_endswith, touched, _GT)):
+            return None  # a cell without its reference first (or rich text) there, or white space between cells
+        out = [_CELL_START.join(cells[:a])]
+        places, cells_made, remembered = self.places, self.cells_made, self.remembered
+        for old, j in ops:
+            if j < 0:
+                out.append(_CELL_START + cells[old])
+                continue
+            key = places[j][1]
+            value = values.get(key, _NO_PLAN)
+            if value is _NO_PLAN:  # the bulk does not write this column in this row
+                if old:
+                    out.append(_CELL_START + cells[old])
+                continue
+            if old:
+                rest = parts[old - 1][2]
+                tag: bytes | None = rest[: rest.find(b">")]
+            else:
+                tag = None
+            kind = type(value)
+            if remembered[j] and (
+                kind is str or value is None or (kind is datetime and value.tzinfo is None)  # type: ignore[attr-defined]
+            ):  # a value that may repeat in this column (a decision, a status, the check time): its cell made once
+                made_key = (j, tag, value)
+                made = cells_made.get(made_key)
+                if made is None:
+                    made = self._made(j, tag, value)
+                    if not (kind is str and len(value) > 64):  # type: ignore[arg-type]  # a long text is met once
+                        if len(cells_made) > 100_000:
+                            cells_made.clear()
+                        cells_made[made_key] = made
+                        self.made_count[j] += 1
+                        if self.made_count[j] > 2_000 and self.made_count[j] * 2 > number - self.first_bulk_row:
+                            remembered[j] = False  # its values hardly repeat (a deadline to the second)
+            else:
+                made = self._made(j, tag, value)
+            if made:
+                out.append(places[j][3] + digits + made)
+        if b <= count:
+            out.append(_CELL_START + _CELL_START.join(cells[b:]))
+        out.append(b"</row>")
+        return b"".join(out)
+
+    def _made(self, j: int, tag: bytes | None, value: object) -> bytes:
+        """The output cell of place ``j`` after its reference (``"`` and on; b"" for no cell), over an old cell
+        whose start tag after its reference is ``tag`` (None for no old cell): the old cell's style, with the
+        place's number format when the value needs it."""
+        column, _, fmt, _ = self.places[j]
+        if tag is not None:
+            style = self.old_styles.get(tag)
+            if style is None:
+                found = STYLE_ATTR.search(tag)
+                style = self.old_styles[tag] = int(found.group(1)) if found else 0
+        else:
+            style = self.edit.col_styles.get(column, 0)
+        kind = type(value)
+        if fmt is not None and value is not None and (kind in TYPED or (kind is str and fmt == "@")):
+            style = self.styles.with_format(style, fmt)
+        tail = cell_tail(style, value, self.date1904)
+        return b'"' + tail if tail else b""
+
+    def _plan(self, letters: tuple[bytes, ...]) -> tuple[int, int, tuple[tuple[int, int], ...]] | None:
+        """How a row whose cells are in ``letters``' columns takes the bulk's cells: the cells before piece
+        ``a`` and from piece ``b`` on are copied; in between, (old piece or 0, place or -1) in column order: an
+        old cell kept (-1), an output cell replacing an old one, or an output cell added (old 0)."""
+        if not all(1 <= len(item) <= 3 and item.isalpha() and item.isupper() for item in letters):
+            return None
+        columns = [column_of(item) for item in letters]
+        if any(later <= earlier for earlier, later in pairwise(columns)):
+            return None  # cells out of order, or twice: the general way
+        wanted = [place[0] for place in self.places]
+        count = len(columns)
+        a = next((i + 1 for i, c in enumerate(columns) if c >= wanted[0]), count + 1)
+        b = max([i + 2 for i, c in enumerate(columns) if c <= wanted[-1]] + [a])
+        ops: list[tuple[int, int]] = []
+        piece, j = a, 0
+        while piece < b or j < len(wanted):
+            if piece < b and (j >= len(wanted) or columns[piece - 1] < wanted[j]):
+                ops.append((piece, -1))
+                piece += 1
+            elif piece < b and columns[piece - 1] == wanted[j]:
+                ops.append((piece, j))
+                piece += 1
+                j += 1
+            else:
+                ops.append((0, j))
+                j += 1
+        return a, b, tuple(ops)
+
+
+_CELL_START = b'<c r="'
+_NO_PLAN = object()
+_QUOTES = repeat(b'"')
+_DIGITS = repeat(b"0123456789")
+_GT = repeat(b">")
+_partition, _rstrip, _first, _endswith = bytes.partition, bytes.rstrip, itemgetter(0), bytes.endswith
+TYPED = frozenset((Decimal, datetime, int, float, date))
 
 
 def styles_of(row_xml: bytes) -> dict[int, int]:
@@ -745,6 +945,7 @@ class PackageEdit:
 
     # -- writing
 
+    @without_gc_pauses  # the register's rows, streamed: nothing cyclic is made, and the run's records are many
     def write(self, target: Path, compresslevel: int = 6) -> None:
         """Write the edited package to ``target`` (a new file)."""
         book = self.package.workbook_part
@@ -765,8 +966,10 @@ class PackageEdit:
         infos = {info.filename: info for info in self.package.infos}
         with zipfile.ZipFile(self.package.path) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as out:
             for name in names:
-                info = _entry(infos.get(name), name)
-                big = (infos[name].file_size if name in infos else 0) > ZIP64_FROM
+                size = infos[name].file_size if name in infos else 0
+                streamed = name in writers and size > STREAMED_BIG
+                info = _entry(infos.get(name), name, STREAMED_LEVEL if streamed else compresslevel)
+                big = size > ZIP64_FROM
                 if name in writers:
                     with out.open(info, "w", force_zip64=big) as stream:
                         _write_beside(stream, writers[name].stream(self._source(name), self.dimensions.get(name)))
@@ -823,10 +1026,12 @@ def _write_beside(stream, pieces: Iterable[bytes], size: int = 1 << 20) -> None:
         raise failed[0]
 
 
-def _entry(info: zipfile.ZipInfo | None, name: str) -> zipfile.ZipInfo:
-    """The new entry for a part: the old entry's date and attributes kept."""
+def _entry(info: zipfile.ZipInfo | None, name: str, level: int = 6) -> zipfile.ZipInfo:
+    """The new entry for a part: the old entry's date and attributes kept, deflated at ``level``."""
     entry = zipfile.ZipInfo(name, date_time=info.date_time if info else (2026, 1, 1, 0, 0, 0))
     entry.compress_type = zipfile.ZIP_DEFLATED
+    # ZipFile's compresslevel only reaches entries it names itself; an entry given as a ZipInfo carries its own
+    setattr(entry, "compress_level" if hasattr(entry, "compress_level") else "_compresslevel", level)
     if info is not None:
         entry.external_attr = info.external_attr
         entry.create_system = info.create_system
