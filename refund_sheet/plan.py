@@ -506,6 +506,7 @@ class CheckPlan:
         return bool(self.updates or self.new_headers or self.board.moved)
 
 
+@without_gc_pauses  # a first check builds a million records and replies; none of them makes a cycle
 def plan_check(
     register: Register,
     book: Book,
@@ -556,6 +557,7 @@ class StatsPlan:
     tally: Tally
 
 
+@without_gc_pauses
 def plan_stats(register: Register, book: Book, source: str = "更新统计", progress: Progress | None = None) -> StatsPlan:
     """更新统计 (and ``refund-sheet`` checks that find nothing else to do): the dashboard of the register as it is
     now, judged without replies; nothing written to the register."""

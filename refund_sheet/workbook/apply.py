@@ -12,6 +12,7 @@ from datetime import datetime
 
 from ..engine.columns import BY_KEY, cell_text, column_letter
 from ..errors import WorkbookError
+from ..plan import log_place
 from .formats import LOG_TIME_FORMAT, OUTPUT_FORMATS, TYPED_FORMATS
 from .package import STYLE_IN_TAG, bounds, cells_of, range_ref
 from .read import LOG_HEADERS, Tracker
@@ -184,19 +185,17 @@ def append_log(edit: PackageEdit, tracker: Tracker, values: Sequence[object]) ->
     from .dashboard import scratch
 
     name = tracker.log_sheet
-    row = tracker.log_next_row()
-    if row is None:
-        part = edit.put_tool_sheet(ToolSheet(name, scratch(log_name=name)))
-        row = 2
+    grid = tracker.log_grid()
+    if grid is None:  # a new log sheet, its header written by the scratch sheet
+        part, (row, header) = edit.put_tool_sheet(ToolSheet(name, scratch(log_name=name))), (2, False)
     else:
         sheet = tracker.package.sheet(name)
         assert sheet is not None
-        part = sheet.part
+        part, (row, header) = sheet.part, log_place(grid)
     log = edit.sheet(part)
-    if row == 1:  # an empty log sheet: its header first
-        for column, header in enumerate(LOG_HEADERS, start=1):
-            log.put(1, column, header)
-        row = 2
+    if header:  # an empty log sheet: its header first
+        for column, text in enumerate(LOG_HEADERS, start=1):
+            log.put(1, column, text)
     for column, value in enumerate(values, start=1):
         log.put(row, column, _text(value), LOG_TIME_FORMAT if isinstance(value, datetime) else None)
     return row

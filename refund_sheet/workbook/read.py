@@ -14,27 +14,31 @@ from pathlib import Path
 from ..engine.batching import without_gc_pauses
 from ..engine.columns import (
     BY_KEY,
-    OUTPUT_COLUMNS,
-    blank,
     column_letter,
     locate_header,
     map_headers,
-    missing_required,
 )
 from ..engine.policy import TableRow, policy_tables_from_grid
 from ..errors import WorkbookError
-from ..stats import STATS_TITLE
+from ..plan import (  # the names both front ends use for the sheets, and where the tool's own go
+    HEADER_SCAN_ROWS,
+    LOG_HEADERS,
+    LOG_NAMES,
+    LOG_SHEET,
+    MAX_COLUMN,
+    MAX_ROW,
+    POLICY_SHEET,
+    REGISTER_SHEET,
+    STATS_NAMES,
+    STATS_SHEET,
+    TableArea,
+    find_register,
+    is_log_sheet,
+    is_stats_sheet,
+    tool_sheet,
+)
 from . import guard
 from .package import CellValues, Package, SheetScan, TableInfo, read_register, sheet_values
-
-REGISTER_SHEET = "退款登记"
-POLICY_SHEET = "规则"
-STATS_SHEET, LOG_SHEET = "统计", "记录"
-LOG_HEADERS = ("时间", "操作", "文件", "检查行数", "变更行数", "处理建议分布", "信息不全", "规则指纹")
-# A merchant's own sheet that happens to bear the name is never touched: the tool's goes under the second name.
-STATS_NAMES, LOG_NAMES = (STATS_SHEET, "售后统计"), (LOG_SHEET, "运行记录")
-HEADER_SCAN_ROWS = 20
-MAX_COLUMN, MAX_ROW = 16_384, 1_048_576  # XFD, and Excel's last row
 
 
 def check_openable(path: Path) -> Path:
@@ -153,41 +157,48 @@ class Tracker:
         # -- the register
 
     def _find_register(self) -> Register:
-        """The register: on sheet 退款登记, else the first sheet whose header row has the required columns."""
-        sheets = self.package.sheets()
-        ordered = sorted(sheets, key=lambda s: s.name != REGISTER_SHEET)
-        best: tuple[str, dict[str, int], str] | None = None  # the sheet coming closest, its columns, what it lacks
-        for sheet in ordered:
-            if sheet.name not in self.grids.names:
-                continue
-            tables = self.package.tables(sheet.part)
-            upto = max([HEADER_SCAN_ROWS] + [table.bounds[0] for table in tables if table.header_rows >= 1])
-            try:
-                values = self.grids.top(sheet.name, upto)
-            except WorkbookError:
-                if sheet.name == REGISTER_SHEET:
-                    raise
-                continue  # a sheet of the merchant's that cannot be read as a tracker's (written by some other program)
-            for table in tables:
-                r1, c1, _, c2 = table.bounds
-                if table.header_rows < 1:
-                    continue
-                headers = (list(values.get(r1, [])) + [None] * c2)[c1 - 1 : c2]
-                found = map_headers(headers)
-                if not missing_required(found, headers):
-                    return self._located(sheet.name, sheet.part, r1, c1, c1 + len(headers) - 1, headers, found, table)
-            top = [list(values.get(n, [])) for n in range(1, HEADER_SCAN_ROWS + 1)]
-            try:
-                index, headers, found = locate_header(top)
-            except LookupError as error:
-                found = max((map_headers(r) for r in top), key=len, default={})
-                if best is None or len(found) > len(best[1]) or (sheet.name == REGISTER_SHEET and best[0] != REGISTER_SHEET):
-                    best = (sheet.name, found, str(error))
-                continue
-            return self._located(sheet.name, sheet.part, index + 1, 1, max(len(headers), 1), headers, found, None)
-        if best is None:
+        """The register, by the rule both front ends follow (``plan.find_register``): on sheet 退款登记, else the
+        first sheet that has it; on a sheet, the first Excel Table whose headers hold the required columns, else
+        the first of the top rows that does."""
+        sheets = {sheet.name: sheet for sheet in self.package.sheets() if sheet.name in self.grids.names}
+        if not sheets:
             raise WorkbookError("工作簿中没有工作表")
-        raise WorkbookError(f"找不到售后登记表：{best[0]} {best[2]}")
+        tables = {name: [t for t in self.package.tables(sheet.part) if t.header_rows >= 1] for name, sheet in sheets.items()}
+        tops: dict[str, dict[int, list[object]]] = {}
+
+        def top(name: str) -> dict[int, list[object]]:
+            if name not in tops:
+                upto = max([HEADER_SCAN_ROWS] + [table.bounds[0] for table in tables[name]])
+                try:
+                    tops[name] = self.grids.top(name, upto)
+                except WorkbookError:
+                    if name == REGISTER_SHEET:
+                        raise
+                    tops[name] = {}  # a sheet of the merchant's that cannot be read as a tracker's (another program's)
+            return tops[name]
+
+        def rows_of(name: str) -> list[list[object]]:
+            return [list(top(name).get(n, [])) for n in range(1, HEADER_SCAN_ROWS + 1)]
+
+        def areas(name: str) -> list[tuple[TableArea, list[object]]]:
+            found = []
+            for table in tables[name] if top(name) else ():
+                r1, c1, r2, c2 = table.bounds
+                headers = (list(top(name).get(r1, [])) + [None] * c2)[c1 - 1 : c2]
+                found.append((TableArea(r1, c1, c2, r2, table.totals_rows), headers))
+            return found
+
+        try:
+            name, area = find_register(list(sheets), rows_of, areas)
+        except LookupError as error:
+            raise WorkbookError(f"找不到售后登记表：{error}") from None
+        part = sheets[name].part
+        if area is not None:
+            table = next(t for t in tables[name] if t.bounds == (area.header_row, area.first_col, area.last_row, area.last_col))
+            headers = (list(top(name).get(area.header_row, [])) + [None] * area.last_col)[area.first_col - 1 : area.last_col]
+            return self._located(name, part, area.header_row, area.first_col, area.last_col, headers, map_headers(headers), table)
+        index, headers, found = locate_header(rows_of(name))
+        return self._located(name, part, index + 1, 1, max(len(headers), 1), headers, found, None)
 
     def _located(self, name, part, row, first, last, headers, found, table) -> Register:
         """The register found: its sheet read in one pass (its rows, and what the writer needs to know)."""
@@ -222,25 +233,17 @@ class Tracker:
             return None
         return policy_tables_from_grid(self.grids.grid(POLICY_SHEET), POLICY_SHEET)
 
-    def _own(self, names: tuple[str, ...], ours) -> str:
-        """The first of ``names`` that is free or is the tool's own sheet (``ours`` tells, from its rows)."""
-        taken = set(self.package.sheet_names())
-        for name in names:
-            if name not in taken:
-                return name
-            if name in self.grids.names and ours(self.grids.rows(name)):
-                return name
-        raise WorkbookError(f"工作簿里的“{'”“'.join(names)}”都是您自己的工作表，没有地方写统计和记录：请把其中一个改名后再运行，文件未改动")
-
     @property
     def stats_sheet(self) -> str:
         """Where the dashboard goes: 统计, unless the merchant has a sheet of their own by that name."""
-        return self._own(STATS_NAMES, lambda rows: (rows.get(1) or [""])[0] == STATS_TITLE)
+        return tool_sheet(STATS_NAMES, self.package.sheet_names(),
+                          lambda name: name in self.grids.names and is_stats_sheet(self.grids.grid(name)))
 
     @property
     def log_sheet(self) -> str:
         """Where the run log goes: 记录, unless the merchant has a sheet of their own by that name."""
-        return self._own(LOG_NAMES, lambda rows: not rows or tuple((rows.get(1) or [])[: len(LOG_HEADERS)]) == LOG_HEADERS)
+        return tool_sheet(LOG_NAMES, self.package.sheet_names(),
+                          lambda name: name in self.grids.names and is_log_sheet(self.grids.grid(name)))
 
     def stats_grid(self) -> list[list[object]]:
         """The dashboard's values (empty when the workbook has none yet)."""
@@ -258,40 +261,16 @@ class Tracker:
             len(self.package.related(drawing, REL_CHART)) for drawing in self.package.related(sheet.part, REL_DRAWING)
         )
 
-    def log_next_row(self) -> int | None:
-        """The row the log's next line goes in (None when there is no log sheet yet; 1 when it is empty)."""
+    def log_grid(self) -> list[list[object]] | None:
+        """The run log's values (None when there is no log sheet yet)."""
         name = self.log_sheet
-        if name not in self.grids.names:
-            return None
-        rows = self.grids.rows(name)
-        filled = [n for n, values in rows.items() if not all(blank(v) for v in values)]
-        return max(filled) + 1 if filled else 1
+        return self.grids.grid(name) if name in self.grids.names else None
 
     def close(self) -> None:
         self.grids.close()
 
 
-def output_columns(tracker: Tracker) -> tuple[dict[str, int], tuple[str, ...]]:
-    """Absolute column numbers of the output columns, and the headers of those the register lacks: those go at
-    the right of the headers and of any value the merchant keeps beyond them, so no cell of theirs is ever
-    written over."""
-    reg = tracker.register
-    columns: dict[str, int] = {}
-    new: list[str] = []
-    next_col = max(reg.last_col, tracker.used_col) + 1
-    for column in OUTPUT_COLUMNS:
-        if column.key in reg.found:
-            columns[column.key] = reg.column(column.key)
-        else:
-            columns[column.key] = next_col
-            new.append(column.header)
-            next_col += 1
-    if next_col - 1 > MAX_COLUMN:
-        raise WorkbookError(
-            f"{reg.sheet} 右侧已用到第 {tracker.used_col} 列，放不下 {len(new)} 个结果列（Excel 最多 {MAX_COLUMN} 列）："
-            "请删除右侧多余的列后再运行，文件未改动"
-        )
-    return columns, tuple(new)
-
-
-__all__ = ["BY_KEY", "Register", "Tracker", "check_openable", "output_columns"]
+__all__ = [
+    "BY_KEY", "HEADER_SCAN_ROWS", "LOG_HEADERS", "LOG_SHEET", "MAX_COLUMN", "MAX_ROW", "POLICY_SHEET", "REGISTER_SHEET",
+    "STATS_SHEET", "Register", "Tracker", "check_openable",
+]
