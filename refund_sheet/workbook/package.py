@@ -11,7 +11,7 @@ import math
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import repeat
@@ -244,14 +244,10 @@ def _xml(data: bytes, name: str) -> ElementTree.Element:
 # ------------------------------------------------------------------------------------------------ sheet XML
 
 
-def sheet_stream(chunks: Iterator[bytes], previous: int = 0) -> Iterator[tuple[str, int, bytes]]:
-    """A worksheet's XML in pieces: ("head", 0, everything up to and including ``<sheetData>``), then
-    ("row", number, one ``<row>`` element) per row, then ("tail", 0, the rest from ``</sheetData>``).
-
-    A ``<sheetData/>`` gives a head and a tail only. A row without its ``r`` is numbered after the one before it,
-    as spreadsheet programs read it (the first after ``previous``). Only the current megabyte and one row are ever
-    held.
-    """
+def _sheet_data_head(chunks: Iterator[bytes]) -> Generator[tuple[str, int, bytes], None, tuple[bytes, int, Iterator[bytes]] | None]:
+    """Yield the XML up to and with the ``<sheetData>`` start tag as ("head", 0, xml); for an empty
+    ``<sheetData/>`` also the rest as ("tail", 0, xml) and return None, else return (what was read, where the
+    rows start in it, the chunks not read yet)."""
     buffer = b""
     chunks = iter(chunks)
     while True:
@@ -269,8 +265,23 @@ def sheet_stream(chunks: Iterator[bytes], previous: int = 0) -> Iterator[tuple[s
     if buffer[end - 2 : end] == b"/>":
         yield "head", 0, buffer[:start] + b"<sheetData>"
         yield "tail", 0, b"</sheetData>" + buffer[end:] + b"".join(chunks)
-        return
+        return None
     yield "head", 0, buffer[:end]
+    return buffer, end, chunks
+
+
+def sheet_stream(chunks: Iterator[bytes], previous: int = 0) -> Iterator[tuple[str, int, bytes]]:
+    """A worksheet's XML in pieces: ("head", 0, everything up to and including ``<sheetData>``), then
+    ("row", number, one ``<row>`` element) per row, then ("tail", 0, the rest from ``</sheetData>``).
+
+    A ``<sheetData/>`` gives a head and a tail only. A row without its ``r`` is numbered after the one before it,
+    as spreadsheet programs read it (the first after ``previous``). Only the current megabyte and one row are ever
+    held.
+    """
+    opened = yield from _sheet_data_head(chunks)
+    if opened is None:
+        return
+    buffer, end, chunks = opened
     pos = end
     while True:
         at = buffer.find(b"<row", pos)
@@ -361,12 +372,7 @@ def scan_sheet(chunks: Iterator[bytes], formula_cols: set[int] | None = None, ke
     scan = SheetScan()
     for kind, number, xml in sheet_stream(chunks):
         if kind == "head":
-            scan.head = xml
-            for col in COL.findall(xml):
-                attrs = _attrs(col)
-                if "style" in attrs and "min" in attrs:
-                    for column in range(int(attrs["min"]), min(int(attrs.get("max", attrs["min"])), 16384) + 1):
-                        scan.col_styles[column] = int(attrs["style"])
+            _scan_head(scan, xml)
         elif kind == "tail":
             scan.tail = xml
             scan.merged = [
@@ -1350,25 +1356,10 @@ def row_blocks(chunks: Iterator[bytes]) -> Iterator[tuple[str, bytes]]:
 
 
 def _head_split(chunks: Iterator[bytes]) -> Iterator[tuple[str, int, bytes]]:
-    buffer = b""
-    chunks = iter(chunks)
-    while True:
-        start = buffer.find(b"<sheetData")
-        if start != -1 and buffer.find(b">", start) != -1:
-            break
-        more = next(chunks, b"")
-        if not more:
-            raise WorkbookError(
-                "工作表中找不到 sheetData（文件已损坏，或由 Excel、WPS、LibreOffice 以外的程序写成）："
-                "请在 Excel 或 WPS 中打开并另存一次后再运行，文件未改动"
-            )
-        buffer += more
-    end = buffer.index(b">", start) + 1
-    if buffer[end - 2 : end] == b"/>":
-        yield "head", 0, buffer[:start] + b"<sheetData>"
-        yield "tail", 0, b"</sheetData>" + buffer[end:] + b"".join(chunks)
+    opened = yield from _sheet_data_head(chunks)
+    if opened is None:
         return
-    yield "head", 0, buffer[:end]
+    buffer, end, chunks = opened
     buffer = buffer[end:]
     while True:
         close = buffer.find(b"</sheetData>")
