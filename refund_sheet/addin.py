@@ -198,13 +198,22 @@ def import_functions(addin_name: str = ADDIN_NAME) -> tuple[str, list[dict]]:
 
 
 def _fresh_module(name: str) -> types.ModuleType:
-    """A private copy of a module of this package, executed anew (sys.modules is not touched)."""
+    """A private copy of a module of this package, executed anew. It stands in sys.modules only while it runs
+    (a dataclass in it looks its module up there), and whatever stood there before is put back."""
     spec = importlib.util.find_spec(name)
     copy = importlib.util.spec_from_file_location(name, spec.origin) if spec is not None and spec.origin else None
     if copy is None or copy.loader is None:
         raise ModuleNotFoundError(f"no source for {name}")
     module = importlib.util.module_from_spec(copy)
-    copy.loader.exec_module(module)
+    before = sys.modules.get(name)
+    sys.modules[name] = module
+    try:
+        copy.loader.exec_module(module)
+    finally:
+        if before is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = before
     return module
 
 
