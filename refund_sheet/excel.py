@@ -19,7 +19,7 @@ import hashlib
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,7 +42,6 @@ RULES = "规则"
 HELP = "说明"
 TITLE = "退款助手"
 KEY_OF_HEADER = {c.header: c.key for c in OUTPUT_COLUMNS}
-ORDER = tuple(c.key for c in OUTPUT_COLUMNS)
 
 # ---------------------------------------------------------------------------------------------------------------
 # Excel-only concerns: alerts on error, screen updating and calculation paused while writing.
@@ -136,13 +135,7 @@ def import_cases(book) -> None:
         return  # the merchant cancelled the dialog
     opened = read_book(book)
     headers, rows = service.read_table_file(Path(path))
-    try:
-        planned = plan.plan_import(opened.register, opened.plan_book, headers, rows, Path(path).name,
-                                   source="导入售后单")
-    except LookupError as error:
-        if type(error) is not LookupError:
-            raise
-        raise RefundSheetError(f"找不到售后登记表的表头：{error}") from None
+    planned = plan.plan_import(opened.register, opened.plan_book, headers, rows, Path(path).name, source="导入售后单")
     merge = planned.merge
     if merge.changes:
         for (row, column), values in merge_writes(opened, planned):
@@ -233,11 +226,11 @@ def _go_to(book, name: str, missing: str) -> None:
     book.sheets[name].activate()
 
 
-def _selected_rows(book, register) -> set[int] | None:
-    """Sheet rows of the selection on the register (``None``: whole columns selected, i.e. every row)."""
+def _selected_rows(book, sheet) -> set[int] | None:
+    """Sheet rows of the selection on the register's ``sheet`` (``None``: whole columns selected, i.e. every row)."""
     selection = book.selection
-    if selection is None or selection.sheet.name != register.name:
-        raise RefundSheetError(f"请先在“{register.name}”表中选中要检查的行，再点“检查选中行”。")
+    if selection is None or selection.sheet.name != sheet.name:
+        raise RefundSheetError(f"请先在“{sheet.name}”表中选中要检查的行，再点“检查选中行”。")
     return plan.rows_of_address(selection.address)
 
 
@@ -366,21 +359,13 @@ def apply_check(book, opened: Opened, planned: plan.CheckPlan) -> None:
         first = min(planned.columns[KEY_OF_HEADER[h]] for h in planned.new_headers)
         sheet.range((register.header_row, first)).value = [list(planned.new_headers)]
     if planned.updates:
-        rows = list(planned.updates)
-        top, bottom = min(rows), max(rows)
         changes = dict(planned.updates)
-        keys = [key for key in ORDER if any(key in values for values in changes.values())]
-        for run in _adjacent(sorted(planned.columns[key] for key in keys)):
-            run_keys = [_key_at(planned.columns, column) for column in run]
-            sheet.range((top, run[0])).value = [
-                [to_cell(changes[number][key]) if key in changes.get(number, {}) else _kept(opened, number, column)
-                 for key, column in zip(run_keys, run)]
-                for number in range(top, bottom + 1)
-            ]
-        for key in keys:
-            if key in OUTPUT_FORMATS:
-                column = planned.columns[key]
-                sheet.range((top, column), (bottom, column)).number_format = OUTPUT_FORMATS[key]
+        for (row, column), values in block_writes(opened, changes, planned.columns):
+            sheet.range((row, column)).value = values
+        top, bottom = min(changes), max(changes)
+        for key in {key for values in changes.values() for key in values} & OUTPUT_FORMATS.keys():
+            column = planned.columns[key]
+            sheet.range((top, column), (bottom, column)).number_format = OUTPUT_FORMATS[key]
     apply_stats(book, opened, planned)
 
 
@@ -436,29 +421,31 @@ def _kept(opened: Opened, row: int, column: int) -> object:
 
 
 def merge_writes(opened: Opened, planned: plan.ImportPlan) -> list[tuple[tuple[int, int], list[list[object]]]]:
-    """The range writes of an import, as ((sheet row, sheet column), 2-D values), a constant number whatever the
-    row count: per run of adjacent columns that receive refreshed values, one block over the rows from the first
-    to the last refreshed one (cells not refreshed carry the values they have); per run of adjacent columns the
-    new cases fill, one block from ``planned.next_row`` down. No other column is written."""
-    merge, register = planned.merge, opened.register
-    at = {key: register.column(key) for key in register.found}
+    """The range writes of an import: the refreshed cells of known cases, then the new cases from
+    ``planned.next_row`` down (``block_writes`` each: a constant number whatever the row count). No other column
+    is written, and a merchant's formula the plan left alone is written back as itself."""
+    register = opened.register
+    columns = {key: register.column(key) for key in register.found}
+    appends = dict(enumerate(planned.merge.appends, start=planned.next_row))
+    return block_writes(opened, dict(planned.merge.updates), columns) + block_writes(opened, appends, columns)
+
+
+def block_writes(
+    opened: Opened, changes: Mapping[int, Mapping[str, object]], columns: dict[str, int]
+) -> list[tuple[tuple[int, int], list[list[object]]]]:
+    """``changes`` (sheet row → key → value) as range writes, ((sheet row, sheet column), 2-D values): one block per
+    run of adjacent columns that receive a value, over the rows from the first to the last that do. A cell inside a
+    block that receives nothing is written back as it is (``_kept``: a formula as its formula)."""
     writes = []
-    changes = dict(merge.updates)
-    for run in _adjacent(sorted({at[key] for _, values in merge.updates for key in values})):
-        keys = [_key_at(at, column) for column in run]
-        rows = [number for number, values in merge.updates if any(key in values for key in keys)]
-        block = [
-            [
-                to_cell(changes.get(number, {})[key]) if key in changes.get(number, {})
-                else _kept(opened, number, column)
-                for key, column in zip(keys, run)
-            ]
-            for number in range(min(rows), max(rows) + 1)
-        ]
+    for run in _adjacent(sorted({columns[key] for values in changes.values() for key in values})):
+        keys = [_key_at(columns, column) for column in run]
+        rows = [number for number, values in changes.items() if any(key in values for key in keys)]
+        block = []
+        for number in range(min(rows), max(rows) + 1):
+            values = changes.get(number, {})
+            block.append([to_cell(values[key]) if key in values else _kept(opened, number, column)
+                          for key, column in zip(keys, run)])
         writes.append(((min(rows), run[0]), block))
-    for run in _adjacent(sorted({at[key] for record in merge.appends for key in record})):
-        keys = [_key_at(at, column) for column in run]
-        writes.append(((planned.next_row, run[0]), [[to_cell(record.get(key)) for key in keys] for record in merge.appends]))
     return writes
 
 
@@ -781,11 +768,11 @@ def REFUND_CHECK(table, rules=None, at=None, with_replies=False, caller=None):
     evaluation = plan.evaluate_register(register, policy, now)
     columns, _ = plan.output_columns(register)
     judged = dict(plan.outputs(evaluation, now, renderer))
-    out = [[""] * len(ORDER) for _ in range(register.header_row - 1)]
+    out = [[""] * len(plan.KEYS) for _ in range(register.header_row - 1)]
     out.append([c.header for c in OUTPUT_COLUMNS])
     for number in range(register.header_row + 1, len(grid) + 1):
         outputs = judged.get(number, {})
-        out.append([_value(outputs[key] if key in outputs else register.old(number, columns[key]) or None) for key in ORDER])
+        out.append([_value(outputs[key] if key in outputs else register.old(number, columns[key]) or None) for key in plan.KEYS])
     return out
 
 

@@ -289,10 +289,9 @@ def evaluate(
     return Evaluation(tuple(number for number, _ in rows), facts, tuple(verdicts), warnings)
 
 
-def evaluate_register(register: Register, policy: Policy, now: datetime, rows=None, progress=None) -> Evaluation:
-    """``evaluate`` over a register's cases (or the ``rows`` of it given)."""
-    return evaluate(register.headers, register.rows if rows is None else rows, register.sheet, policy, now,
-                    register.letters(), progress)
+def evaluate_register(register: Register, policy: Policy, now: datetime, progress: Progress | None = None) -> Evaluation:
+    """``evaluate`` over every case of a register."""
+    return evaluate(register.headers, register.rows, register.sheet, policy, now, register.letters(), progress)
 
 
 def outputs(
@@ -400,13 +399,10 @@ def board_from(
     tz: str,
     charts: int | None = None,
 ) -> Board:
-    """The dashboard of a judged register, keeping the 订单数 lines of ``stats_grid`` (统计's values), and whether
-    统计 — those values and, when known, its ``charts`` count — already shows it. Only closed cases' 退款金额 is
-    read from the rows, and a run never changes it."""
-    by_row = dict(register.rows)
-    amounts, answered = stats.register_extras(
-        list(register.headers), [(n, by_row.get(n, ())) for n in evaluation.rows], tz
-    )
+    """The dashboard of a register and its ``evaluation`` (of every case, in the register's order), keeping the
+    订单数 lines of ``stats_grid`` (统计's values), and whether 统计 — those values and, when known, its ``charts``
+    count — already shows it. Only closed cases' 退款金额 is read from the rows, and a run never changes it."""
+    amounts, answered = stats.register_extras(list(register.headers), register.rows, tz)
     board = stats.compute(
         evaluation.facts, evaluation.verdicts, now, orders=stats.order_lines(stats_grid), amounts=amounts,
         answered=answered,
@@ -559,8 +555,8 @@ class StatsPlan:
 
 @without_gc_pauses
 def plan_stats(register: Register, book: Book, source: str = "更新统计", progress: Progress | None = None) -> StatsPlan:
-    """更新统计 (and ``refund-sheet`` checks that find nothing else to do): the dashboard of the register as it is
-    now, judged without replies; nothing written to the register."""
+    """更新统计 (and its headless twin ``service.refresh_stats``, and ``report``): the dashboard of the register as
+    it is now, judged without replies; nothing written to the register."""
     evaluation = evaluate_register(register, book.policy, book.now, progress=progress)
     board = board_from(register, evaluation, book.stats_grid, book.now, book.policy.params.timezone, book.charts)
     tally = Tally(fingerprint=book.policy.fingerprint)
@@ -596,11 +592,14 @@ def plan_import(
 
     policy = book.policy
     merge = plan_merge(list(register.headers), list(register.rows), export_headers, export_rows, policy, orders, export_name)
-    if register.formulas:  # a formula of the merchant's (a VLOOKUP filled down, say) stays, even where it shows ""
-        kept = [(row, {key: value for key, value in changes.items() if (row, register.column(key)) not in register.formulas})
-                for row, changes in merge.updates]
-        merge.updates = [(row, changes) for row, changes in kept if changes]
     next_row = max((number for number, _ in register.rows), default=register.header_row) + 1
+    if register.formulas:  # a formula of the merchant's (a lookup filled down, below the last case too) stays,
+        def off_formulas(row: int, values: dict[str, object]) -> dict[str, object]:  # even where it shows ""
+            return {key: value for key, value in values.items() if (row, register.column(key)) not in register.formulas}
+
+        updates = [(row, off_formulas(row, changes)) for row, changes in merge.updates]
+        merge.updates = [(row, changes) for row, changes in updates if changes]
+        merge.appends = [off_formulas(row, record) for row, record in enumerate(merge.appends, start=next_row)]
     if next_row + len(merge.appends) - 1 > MAX_ROW:
         raise WorkbookError(
             f"{register.sheet} 已到 Excel 的最后一行，放不下 {len(merge.appends)} 个新售后单：请把旧的已完结单另存后再导入，文件未改动"

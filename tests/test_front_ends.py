@@ -153,6 +153,23 @@ def test_an_import_keeps_the_merchants_formulas_in_the_columns_it_fills(click, t
     assert [sheet.cells.get((r, status)) for r in (2, 4)] == ["待商家处理"] * 2  # the rest of the refresh happened
 
 
+def test_new_cases_imported_onto_rows_a_formula_was_filled_down_to_keep_it(click, tmp_path):
+    """平台截止时间 worked out ahead of the cases (rows 4-6 hold only the formula, showing ""): the cases an import
+    appends land there, and the formula stays where the export brings a deadline too, on the button as on the
+    command line (test_package_writer)."""
+    deadline = HEADERS.index("平台截止时间") + 1
+    book = Book({"退款登记": [HEADERS] + [case(i) for i in range(1, 3)]})
+    sheet = book.sheets["退款登记"]
+    lookups = {r: Formula(f'=IF(N{r}="","",N{r}+2)', shows="") for r in range(4, 7)}
+    sheet.cells.update({(r, deadline): formula for r, formula in lookups.items()})
+    export = write_export(tmp_path / "export.csv", [export_row(f"AS{i}", f"692345678900000000{i}") for i in (7, 8)])
+    click(book, "import_cases", export)
+    assert book.app.alerts[0].startswith("新增 2")
+    assert [sheet.cells.get((r, 1)) for r in (4, 5)] == ["AS7", "AS8"]
+    assert sheet.cells.get((4, HEADERS.index("处理状态") + 1)) == "待商家处理"  # the rest of the case was written
+    assert {r: sheet.cells[(r, deadline)] for r in range(4, 7)} == lookups
+
+
 def test_a_table_totals_row_is_no_case_and_keeps_its_formula(click):
     width = len(HEADERS) + len(OUTPUT_HEADERS)
     rows = [HEADERS + OUTPUT_HEADERS] + [case(i) + [None] * len(OUTPUT_HEADERS) for i in range(1, 4)]

@@ -291,20 +291,25 @@ def test_a_copy_with_out_leaves_the_input_byte_identical(tmp_path):
 # ------------------------------------------------------------------------------------------------ from a review
 
 
-def test_import_never_writes_into_a_merchants_formula(tmp_path):
-    """签收时间 filled down ahead of the cases with a lookup that shows "" for now: the cases the import appends
-    land on those rows, and the formula (its first cell and its copies) stays."""
+@pytest.mark.parametrize("column, formula", [
+    (b"M", b'IFERROR(VLOOKUP(B22,Sheet9!A:C,3,0),"")'),  # 签收时间 looked up; the export brings none
+    (b"O", b'IF(N22="","",N22+2)'),  # 平台截止时间 worked out; the export brings one for each new case
+])
+def test_import_never_writes_into_a_merchants_formula(tmp_path, column, formula):
+    """A column filled down ahead of the cases with a formula that shows "" for now: the cases the import appends
+    land on those rows, the rest of each case is written, and the formula (its first cell and its copies) stays."""
     from douyin import CASES, write_export
 
     path = small(tmp_path)
-    lookup = b'<c r="M22"><f t="shared" ref="M22:M24" si="0">IFERROR(VLOOKUP(B22,Sheet9!A:C,3,0),"")</f><v></v></c>'
-    ahead = lookup.join([b'<row r="22">', b"</row>"]) + b"".join(
-        b'<row r="%d"><c r="M%d"><f t="shared" si="0"/><v></v></c></row>' % (r, r) for r in (23, 24))
+    first = b'<c r="%s22"><f t="shared" ref="%s22:%s24" si="0">%s</f><v></v></c>' % (column, column, column, formula)
+    copy = b'<row r="%d"><c r="' + column + b'%d"><f t="shared" si="0"/><v></v></c></row>'
+    ahead = first.join([b'<row r="22">', b"</row>"]) + b"".join(copy % (r, r) for r in (23, 24))
     patch_part(path, REGISTER, lambda xml: xml.replace(b"</sheetData>", ahead + b"</sheetData>"))
     plan = service.import_file(write_export(tmp_path / "e.csv", CASES), path)
     after = cells(parts(path)[REGISTER])
-    assert len(plan.appends) == 3 and after["A22"] != b"" and after["M22"] == lookup
-    assert all(after[f"M{r}"] == b'<c r="M%d"><f t="shared" si="0"/><v></v></c>' % r for r in (23, 24))
+    assert len(plan.appends) == 3 and after["A22"] != b"" and after["N22"] != b"" and after[f"{column.decode()}22"] == first
+    assert all(after[f"{column.decode()}{r}"] == b'<c r="%s%d"><f t="shared" si="0"/><v></v></c>' % (column, r)
+               for r in (23, 24))
 
 
 def test_a_sheet_of_the_merchants_named_like_the_dashboard_is_left_alone(tmp_path):

@@ -110,10 +110,8 @@ def apply_merge(edit: PackageEdit, tracker: Tracker, plan) -> None:
     sheet = _register(edit, tracker)
     merge = plan.merge
 
-    def put(row: int, key: str, value: object) -> None:
+    def put(row: int, key: str, value: object) -> None:  # never onto a merchant's formula: the plan left those out
         column = reg.column(key)
-        if (row, column) in reg.scan.formulas:
-            return  # the merchant's formula (a VLOOKUP filled down, say) stays: it is theirs, even when it shows ""
         _refuse_merged(tracker, row, column, key)
         sheet.put(row, column, _text(value), TYPED_FORMATS.get(key))
 
