@@ -85,7 +85,7 @@ def open_tracker(path: Path, now: datetime | None, name: str, progress: Progress
     policy = compile_or_raise(tracker.policy_tables())
     clock = now_in(policy.params.timezone)
     register = Register(reg.sheet, reg.header_row, reg.first_col, tuple(reg.headers), dict(reg.found), tracker.rows,
-                        max(tracker.used_col, reg.last_col), tracker.old_value, frozenset(reg.scan.formulas))
+                        tracker.used_col, tracker.old_value, frozenset(reg.scan.formulas))
     book = Book(policy, now or clock, clock, name, tracker.stats_grid(), tracker.stats_charts())
     return Opened(tracker, register, book)
 
