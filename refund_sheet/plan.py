@@ -14,10 +14,10 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from . import stats
-from .engine import Decision, Facts, Policy, Run, Sla, Verdict, judge_run
+from .engine import Decision, Facts, Policy, Run, Sla, Verdict
 from .engine.batching import without_gc_pauses
 from .engine.columns import (
     OUTPUT_COLUMNS,
@@ -29,13 +29,14 @@ from .engine.columns import (
     missing_required,
     used_width,
 )
-from .engine.decide import waiting_lines
+from .engine.decide import judge, risks_of_all, waiting_lines_of, waits_for
 from .engine.parse import Reader
 from .errors import RefundSheetError, WorkbookError
 
 if TYPE_CHECKING:
     from .imports import MergePlan
 
+T = TypeVar("T", covariant=True)
 Progress = Callable[[str, int, "int | None"], None]
 """A progress callback, (stage, done, total or None when unknown): cli.py passes a progress bar, None is quiet."""
 
@@ -50,7 +51,15 @@ HEADER_SCAN_ROWS = 20  # a header row further down is not looked for
 REPLY_KEYS, SLA_KEYS = ("reply",), ("deadline", "sla")  # what 生成回复 and 刷新时效 change
 
 
-def ticking(items: Sequence, progress: Progress | None, stage: str, every: int = 200):
+class Counted(Protocol[T]):
+    """What ``ticking`` walks: anything with a length that iterates (a list, a range, a ``Judging``)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[T]: ...
+
+
+def ticking(items: Counted[T], progress: Progress | None, stage: str, every: int = 200):
     """Yield ``items``, telling ``progress`` how far along ``stage`` is every ``every`` items and at the end."""
     total = len(items)
     for done, item in enumerate(items):
@@ -270,7 +279,64 @@ def output_values(verdict: Verdict, now: datetime) -> dict[str, object]:
     return values
 
 
-@without_gc_pauses
+class Judging:
+    """A register's cases judged one at a time, in register order.
+
+    Every row is parsed first (a repeated 售后单号 or a buyer's third case looks at the whole register); each case
+    is then judged as the caller takes it, and its facts are let go once the caller has moved past them, so a
+    run over a full sheet never holds a verdict per row nor, by its end, the facts. Iterate once; ``warnings``
+    then holds the run's (the calendar's unknown years).
+    """
+
+    def __init__(
+        self,
+        headers: Sequence[object],
+        rows: Sequence[tuple[int, Sequence[object]]],
+        sheet: str,
+        policy: Policy,
+        now: datetime,
+        letters: dict[str, str] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.run = Run(policy)  # this judging's look-ups and calendar warnings; the policy itself is never changed
+        self.rows, self.now = rows, now
+        reader = Reader(map_headers(list(headers)), letters or {}, sheet, self.run)
+        facts = [f for part in in_parts(rows, progress, "读取") for f in reader.read_all(part)]
+        self._risks = risks_of_all(facts, policy)
+        self._facts: list[Facts | None] = [*facts]  # emptied as the cases are judged
+        del facts
+        self._started = False
+
+    @classmethod
+    def of_register(cls, register: Register, policy: Policy, now: datetime, progress: Progress | None = None) -> Judging:
+        return cls(register.headers, register.rows, register.sheet, policy, now, register.letters(), progress)
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def __iter__(self) -> Iterator[tuple[int, Sequence[object], Facts, Verdict]]:
+        """(sheet row, the row's values, facts, verdict) of each case."""
+        if self._started:
+            raise RuntimeError("a Judging is iterated once: its facts are let go as it goes")
+        self._started = True
+        facts, risks, rows, run, now = self._facts, self._risks, self.rows, self.run, self.now
+        for start in range(0, len(facts), SLICE):
+            stop = min(start + SLICE, len(facts))
+            for i in range(start, stop):
+                f = facts[i]
+                assert f is not None
+                number, values = rows[i]
+                yield number, values, f, judge(f, run, now, risks[i])
+            facts[start:stop] = [None] * (stop - start)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.run.warnings()
+
+
+SLICE = 4096  # facts let go together
+
+
 def evaluate(
     headers: Sequence[object],
     rows: Sequence[tuple[int, Sequence[object]]],
@@ -280,13 +346,12 @@ def evaluate(
     letters: dict[str, str] | None = None,
     progress: Progress | None = None,
 ) -> Evaluation:
-    """Judge a register given as its header cells and (row number, values) pairs."""
-    found = map_headers(list(headers))
-    run = Run(policy)  # this evaluation's look-ups and calendar warnings; the policy itself is never changed
-    reader = Reader(found, letters or {}, sheet, run)
-    facts = tuple(f for part in in_parts(rows, progress, "读取") for f in reader.read_all(part))
-    verdicts, warnings = judge_run(facts, run, now)
-    return Evaluation(tuple(number for number, _ in rows), facts, tuple(verdicts), warnings)
+    """Judge a register given as its header cells and (row number, values) pairs, keeping every row's facts and
+    verdict (a worksheet function's few rows; a check goes through ``Judging`` and keeps none)."""
+    judging = Judging(headers, rows, sheet, policy, now, letters, progress)
+    judged = without_gc_pauses(list)(judging)
+    return Evaluation(tuple(j[0] for j in judged), tuple(j[2] for j in judged), tuple(j[3] for j in judged),
+                      judging.warnings)
 
 
 def evaluate_register(register: Register, policy: Policy, now: datetime, progress: Progress | None = None) -> Evaluation:
@@ -294,19 +359,23 @@ def evaluate_register(register: Register, policy: Policy, now: datetime, progres
     return evaluate(register.headers, register.rows, register.sheet, policy, now, register.letters(), progress)
 
 
+def row_outputs(facts: Facts, verdict: Verdict, now: datetime, renderer=None) -> dict[str, object]:
+    """The output values of one judged case by key; ``renderer`` (from ``replies``) gives an open case its reply,
+    without it the reply is left alone."""
+    values = output_values(verdict, now)
+    if renderer is not None and verdict.decision is not Decision.DONE:
+        values["reply"] = cell_text(renderer(facts, verdict))
+    return values
+
+
 def outputs(
     evaluation: Evaluation, now: datetime, renderer=None, progress: Progress | None = None
 ) -> Iterator[tuple[int, dict[str, object]]]:
-    """(sheet row, output values by key) of each judged row, made one row at a time (a run keeps only the rows it
-    writes). ``renderer`` (from ``replies``) gives each open case its reply; without it the reply is left alone."""
+    """(sheet row, output values by key) of each row of an evaluation (``row_outputs``), one row at a time."""
     facts, verdicts, rows = evaluation.facts, evaluation.verdicts, evaluation.rows
     stage = "生成回复" if renderer is not None else "比较"
     for i in ticking(range(len(rows)), progress, stage):
-        verdict = verdicts[i]
-        values = output_values(verdict, now)
-        if renderer is not None and verdict.decision is not Decision.DONE:
-            values["reply"] = cell_text(renderer(facts[i], verdict))
-        yield rows[i], values
+        yield rows[i], row_outputs(facts[i], verdicts[i], now, renderer)
 
 
 def same_value(old: object, new: object) -> bool:
@@ -342,16 +411,30 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     fingerprint: str = ""
+    _waiting: list[int] = field(default_factory=lambda: [0, 0], repr=False)  # cases waiting for 类目, for 签收时间
+
+    def add(self, verdict: Verdict) -> None:
+        """Count one case's verdict."""
+        decision = verdict.decision
+        self.rows += 1
+        self.by_decision[decision] += 1
+        self.overdue += verdict.sla is Sla.OVERDUE
+        self.due_soon += verdict.sla is Sla.DUE_SOON
+        if decision is Decision.INCOMPLETE:
+            self.errors.append(verdict.explanation)
+            category, signed = waits_for(verdict)
+            self._waiting[0] += category
+            self._waiting[1] += signed
+
+    def finish(self, warnings: Iterable[str]) -> None:
+        """The run's warnings, and what the cases counted wait on (issue 15)."""
+        self.warnings = list(warnings) + waiting_lines_of(*self._waiting)
 
     def count(self, evaluation: Evaluation) -> None:
         """The counts of an evaluation."""
-        verdicts = evaluation.verdicts
-        self.rows = len(verdicts)
-        self.by_decision = Counter(v.decision for v in verdicts)
-        self.overdue = sum(v.sla is Sla.OVERDUE for v in verdicts)
-        self.due_soon = sum(v.sla is Sla.DUE_SOON for v in verdicts)
-        self.errors = [v.explanation for v in verdicts if v.decision is Decision.INCOMPLETE]
-        self.warnings = list(evaluation.warnings) + waiting_lines(verdicts)  # issue 15: what cases wait on
+        for verdict in evaluation.verdicts:
+            self.add(verdict)
+        self.finish(evaluation.warnings)
 
     def kinds(self) -> str:
         """Decisions by kind, the most frequent first: ``退货退款 3，信息不全 1``."""
@@ -391,22 +474,11 @@ class Board:
     moved: bool = True  # stale in more than the figures that follow the clock (the open cases' waiting hours)
 
 
-def board_from(
-    register: Register,
-    evaluation: Evaluation,
-    stats_grid: Sequence[Sequence[object]],
-    now: datetime,
-    tz: str,
-    charts: int | None = None,
-) -> Board:
-    """The dashboard of a register and its ``evaluation`` (of every case, in the register's order), keeping the
-    订单数 lines of ``stats_grid`` (统计's values), and whether 统计 — those values and, when known, its ``charts``
-    count — already shows it. Only closed cases' 退款金额 is read from the rows, and a run never changes it."""
-    amounts, answered = stats.register_extras(list(register.headers), register.rows, tz)
-    board = stats.compute(
-        evaluation.facts, evaluation.verdicts, now, orders=stats.order_lines(stats_grid), amounts=amounts,
-        answered=answered,
-    )
+def board_of(tallies: stats.Tallies, stats_grid: Sequence[Sequence[object]], charts: int | None = None) -> Board:
+    """The dashboard of every case ``tallies`` counted (``stats.Tallies``: each case with its facts, verdict and
+    the 退款金额 the sheet holds for it), keeping the 订单数 lines of ``stats_grid`` (统计's values), and whether 统计
+    — those values and, when known, its ``charts`` count — already shows it."""
+    board = tallies.dashboard(stats.order_lines(stats_grid))
     plan = stats.plan(board)
     shown, wanted = grid_content(stats_grid), grid_content(plan.content())
     other_charts = charts is not None and charts != len(plan.charts)
@@ -516,32 +588,33 @@ def plan_check(
     """检查全部 (and ``refund-sheet check``): judge every case and write the outputs of the rows whose outputs
     changed (检查时间 then says when a row's outputs last changed). ``only_rows`` (sheet rows) limits the run to
     those rows (检查选中行); ``keys`` limits the output columns that change (刷新时效: SLA_KEYS; 生成回复:
-    REPLY_KEYS), and 检查时间 is stamped only by a run of every key. 统计 is always the whole register's."""
+    REPLY_KEYS), and 检查时间 is stamped only by a run of every key. 统计 is always the whole register's.
+
+    One pass: each case is judged, counted for 统计 and the summary, and its outputs made and compared with the
+    cells, then let go; only the rows to write are kept."""
     policy, now = book.policy, book.now
-    whole = evaluate_register(register, policy, now, progress=progress)  # a selected row is judged among all the
-    evaluation = whole if only_rows is None else selected(whole, only_rows)  # others: a repeated 售后单号 stays one
-    columns, new_headers = output_columns(register)
+    judging = Judging.of_register(register, policy, now, progress)  # a selected row is judged among all the others:
+    columns, new_headers = output_columns(register)  # a repeated 售后单号 stays one
     wanted = None if keys is None else set(keys)
     updates = Updates()
-    for number, values in outputs(evaluation, now, renderer, progress):
+    tally = Tally(fingerprint=policy.fingerprint)
+    tallies = stats.Tallies(now)
+    extras = stats.extras_of(register.headers, policy.params.timezone)
+    old = register.old
+    for number, cells, facts, verdict in ticking(judging, progress, "生成回复" if renderer is not None else "比较"):
+        tallies.add(facts, verdict, *extras(cells))
+        if only_rows is not None and number not in only_rows:
+            continue
+        tally.add(verdict)
+        values = row_outputs(facts, verdict, now, renderer)
         if wanted is not None:
             values = {key: value for key, value in values.items() if key in wanted}
-        if any(key != "checked_at" and not same_value(register.old(number, columns[key]), value)
-               for key, value in values.items()):
+        if any(key != "checked_at" and not same_value(old(number, columns[key]), value) for key, value in values.items()):
             updates.add(number, values)
-    board = board_from(register, whole, book.stats_grid, now, policy.params.timezone, book.charts)
-    tally = Tally(changed=len(updates), fingerprint=policy.fingerprint)
-    tally.count(evaluation)
+    tally.changed = len(updates)
+    tally.finish(judging.warnings)
+    board = board_of(tallies, book.stats_grid, book.charts)
     return CheckPlan(columns, new_headers, updates, board, log_row(tally, source, book.name, book.clock), tally)
-
-
-def selected(evaluation: Evaluation, rows: Collection[int]) -> Evaluation:
-    """The part of an evaluation for the sheet ``rows`` given (检查选中行)."""
-    keep = [i for i, number in enumerate(evaluation.rows) if number in rows]
-    return Evaluation(
-        tuple(evaluation.rows[i] for i in keep), tuple(evaluation.facts[i] for i in keep),
-        tuple(evaluation.verdicts[i] for i in keep), evaluation.warnings,
-    )
 
 
 @dataclass(frozen=True)
@@ -557,10 +630,15 @@ class StatsPlan:
 def plan_stats(register: Register, book: Book, source: str = "更新统计", progress: Progress | None = None) -> StatsPlan:
     """更新统计 (and its headless twin ``service.refresh_stats``, and ``report``): the dashboard of the register as
     it is now, judged without replies; nothing written to the register."""
-    evaluation = evaluate_register(register, book.policy, book.now, progress=progress)
-    board = board_from(register, evaluation, book.stats_grid, book.now, book.policy.params.timezone, book.charts)
+    judging = Judging.of_register(register, book.policy, book.now, progress)
     tally = Tally(fingerprint=book.policy.fingerprint)
-    tally.count(evaluation)
+    tallies = stats.Tallies(book.now)
+    extras = stats.extras_of(register.headers, book.policy.params.timezone)
+    for _, cells, facts, verdict in ticking(judging, progress, "判断"):
+        tallies.add(facts, verdict, *extras(cells))
+        tally.add(verdict)
+    tally.finish(judging.warnings)
+    board = board_of(tallies, book.stats_grid, book.charts)
     return StatsPlan(board, log_row(tally, source, book.name, book.clock), tally)
 
 

@@ -1,9 +1,10 @@
 """The dashboard's numbers (sheet 统计, `refund-sheet report`) from facts and verdicts, and the sheet's layout as
 plain cell values.
 
-Pure: no openpyxl, xlwings, rich or matplotlib. ``compute`` is called through ``plan.board_from`` by every check
-and 更新统计, from the command line and from the buttons alike, and by ``report``. ``plan`` turns the numbers into cells and chart ranges, so every writer (openpyxl in
-``workbook/dashboard.py``, or an xlwings range write) lays out the same sheet.
+Pure: no openpyxl, xlwings, rich or matplotlib. ``Tallies`` counts each case as the check and 更新统计 plans
+(``plan.plan_check``, ``plan.plan_stats``) judge it, from the command line, the buttons and ``report`` alike.
+``plan`` turns the numbers into cells and chart ranges, so every writer (openpyxl in ``workbook/dashboard.py``, or
+an xlwings range write) lays out the same sheet.
 
 Definitions, so a merchant can check a number by hand (docs/dashboard.md says the same in words):
 - open = not closed (处理状态 已完结/已关闭/售后失败/用户取消/系统取消/…成功/…关闭, or 人工决定 已完结); INCOMPLETE
@@ -21,7 +22,7 @@ Definitions, so a merchant can check a number by hand (docs/dashboard.md says th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -32,6 +33,7 @@ from .engine.parse import CellError, parse_datetime
 from .engine.vocab import norm
 
 CellValue = str | int | float | Decimal | date | None  # what a cell of 统计 holds (date includes datetime)
+Extras = tuple[Decimal | None, datetime | None]  # a row's 退款金额 in the sheet, and when the merchant answered
 
 ZERO = Decimal("0.00")
 TOP = 10  # products shown in each top list
@@ -112,84 +114,155 @@ def compute(
     amounts: Sequence[Decimal | None] | None = None,
     answered: Sequence[datetime | None] | None = None,
 ) -> Dashboard:
-    """The dashboard numbers for one register.
+    """The dashboard numbers for one register (``Tallies`` fed every case, then read).
 
     Args:
-        facts, verdicts: one per case, in the same order (``service.Evaluation``).
+        facts, verdicts: one per case, in the same order.
         now: the time of the check; open cases' waiting hours are measured to it.
         orders: the (商品或周, 订单数) lines of the 订单数 table, as typed (``order_lines`` of 统计's values).
         amounts: the 退款金额 already in the sheet per case (closed cases keep it); ``register_extras`` reads it.
         answered: per case, when the merchant answered, if the register has such a column.
     """
+    tallies = Tallies(now)
     n = len(facts)
-    amounts = amounts if amounts is not None else [None] * n
-    answered = answered if answered is not None else [None] * n
-    cases = [_Case(f, v, _pending(v), *_refunded(f, v, a)) for f, v, a in zip(facts, verdicts, amounts)]
-    kinds = dict.fromkeys(Decision, 0)
-    for c in cases:
-        kinds[c.verdict.decision] += 1
-    hours = [
-        (a - c.facts.requested_at).total_seconds() / 3600
-        for c, a in zip(cases, answered)
-        if a is not None and c.facts.requested_at is not None and a >= c.facts.requested_at
-    ]
-    waiting = [
-        (now - c.facts.requested_at).total_seconds() / 3600
-        for c in cases
-        if c.open and now is not None and c.facts.requested_at is not None and now >= c.facts.requested_at
-    ]
-    lines = _order_lines(orders, cases)
-    notes = [f"订单数表：{line.key} {line.problem}" for line in lines if line.problem]
-    if not hours:
-        notes.append("平均响应小时：登记表没有“处理时间”列（或该列为空），无法计算")
-    weeks = _weeks(cases, n)
-    if len(weeks) > MAX_WEEKS:
-        notes.append(f"按周：只显示最近 {MAX_WEEKS} 周（共 {len(weeks)} 周）")
-        weeks = weeks[-MAX_WEEKS:]
-    products = _groups(cases, n, lambda c: c.facts.product)
-    return Dashboard(
-        now=now,
-        kpis=Kpis(
-            cases=n,
-            open=sum(c.open for c in cases),
-            overdue=sum(c.verdict.sla is Sla.OVERDUE for c in cases),
-            due_soon=sum(c.verdict.sla is Sla.DUE_SOON for c in cases),
-            incomplete=kinds[Decision.INCOMPLETE],
-            pending=sum((c.pending for c in cases), ZERO),
-            refunded=sum((c.refunded for c in cases), ZERO),
-            answer_hours=round(sum(hours) / len(hours), 1) if hours else None,
-            answered=len(hours),
-            waiting_hours=round(sum(waiting) / len(waiting), 1) if waiting else None,
-            refund_rate=_overall_rate(lines),
-            waiting_buyer=sum(c.verdict.sla is Sla.WAITING for c in cases),
-            refunded_by_platform=sum((c.by_platform for c in cases), ZERO),
-        ),
-        decisions=tuple((d.value, k, _share(k, n)) for d, k in kinds.items()),
-        reasons=_groups(cases, n, lambda c: c.verdict.reason or c.facts.reason),
-        categories=_groups(cases, n, lambda c: c.facts.category),
-        top_by_count=products[:TOP],
-        top_by_amount=tuple(sorted(products, key=lambda g: (-g.requested, -g.cases, g.key)))[:TOP],
-        weeks=tuple(weeks),
-        orders=lines,
-        notes=tuple(notes),
-    )
+    for f, v, amount, answer in zip(facts, verdicts, amounts or [None] * n, answered or [None] * n):
+        tallies.add(f, v, amount, answer)
+    return tallies.dashboard(orders)
 
 
-@dataclass(frozen=True)
-class _Case:
-    facts: Facts
-    verdict: Verdict
-    pending: Decimal
-    refunded: Decimal
-    by_platform: Decimal = ZERO
+class _Sum:
+    """The running figures of one group (a reason, a category, a product, a week)."""
 
-    @property
-    def open(self) -> bool:
-        return self.verdict.decision is not Decision.DONE
+    __slots__ = ("cases", "open", "overdue", "refund", "requested")
+
+    def __init__(self) -> None:
+        self.cases = self.open = self.overdue = 0
+        self.requested = self.refund = ZERO
+
+    def group(self, key: str, n: int) -> Group:
+        return Group(key, self.cases, _share(self.cases, n), self.open, self.overdue, self.requested, self.refund)
 
 
-def _pending(v: Verdict) -> Decimal:
-    return v.amount if v.decision.refunds and v.amount is not None else ZERO
+class Tallies:
+    """The dashboard's figures, gathered one case at a time (a run judges a big register in slices and keeps
+    none of its cases: one pass, counters and sums by group, no list of cases)."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now
+        self.n = self.open = self.overdue = self.due_soon = self.waiting_buyer = 0
+        self.kinds = dict.fromkeys(Decision, 0)
+        self.pending = self.refunded = self.by_platform = ZERO
+        self.hours: list[float] = []  # kept in case order: the averages add them up as before, to the same float
+        self.waiting: list[float] = []
+        self.reasons: dict[str, _Sum] = {}
+        self.categories: dict[str, _Sum] = {}
+        self.products: dict[str, _Sum] = {}
+        self.weeks: dict[date, _Sum] = {}
+        self.product_cases: dict[str | None, int] = {}  # as typed, for the 订单数 lines
+        self._mondays: dict[date, date] = {}
+
+    def add(self, f: Facts, v: Verdict, amount: Decimal | None = None, answered: datetime | None = None) -> None:
+        """Count one case: its facts, its verdict, the 退款金额 the sheet holds for it, when it was answered."""
+        decision, sla = v.decision, v.sla
+        is_open = decision is not Decision.DONE
+        pending = v.amount if decision.refunds and v.amount is not None else ZERO
+        refunded, by_platform = _refunded(f, v, amount)
+        overdue = sla is Sla.OVERDUE
+        self.n += 1
+        self.kinds[decision] += 1
+        self.open += is_open
+        self.overdue += overdue
+        self.due_soon += sla is Sla.DUE_SOON
+        self.waiting_buyer += sla is Sla.WAITING
+        self.pending += pending
+        self.refunded += refunded
+        self.by_platform += by_platform
+        requested_at = f.requested_at
+        if requested_at is not None:
+            if answered is not None and answered >= requested_at:
+                self.hours.append((answered - requested_at).total_seconds() / 3600)
+            if is_open and self.now is not None and self.now >= requested_at:
+                self.waiting.append((self.now - requested_at).total_seconds() / 3600)
+        requested = f.requested or ZERO
+        refund = pending + refunded + by_platform
+        self.product_cases[f.product] = self.product_cases.get(f.product, 0) + 1
+        groups: list[tuple[dict, object]] = [
+            (self.reasons, v.reason or f.reason or BLANK),
+            (self.categories, f.category or BLANK),
+            (self.products, f.product or BLANK),
+        ]
+        if requested_at is not None:
+            day = requested_at.date()
+            monday = self._mondays.get(day)
+            if monday is None:
+                monday = self._mondays[day] = week_of(day)
+            groups.append((self.weeks, monday))
+        for by, key in groups:
+            figures = by.get(key)
+            if figures is None:
+                figures = by[key] = _Sum()
+            figures.cases += 1
+            figures.open += is_open
+            figures.overdue += overdue
+            figures.requested += requested
+            figures.refund += refund
+
+    def dashboard(self, orders: Iterable[tuple[object, object]] = ()) -> Dashboard:
+        """The dashboard of the cases counted so far, with the merchant's 订单数 lines."""
+        n, hours, waiting = self.n, self.hours, self.waiting
+        lines = _order_lines(orders, self)
+        notes = [f"订单数表：{line.key} {line.problem}" for line in lines if line.problem]
+        if not hours:
+            notes.append("平均响应小时：登记表没有“处理时间”列（或该列为空），无法计算")
+        weeks = self._week_lines()
+        if len(weeks) > MAX_WEEKS:
+            notes.append(f"按周：只显示最近 {MAX_WEEKS} 周（共 {len(weeks)} 周）")
+            weeks = weeks[-MAX_WEEKS:]
+        products = _ranked(self.products, n)
+        return Dashboard(
+            now=self.now,
+            kpis=Kpis(
+                cases=n,
+                open=self.open,
+                overdue=self.overdue,
+                due_soon=self.due_soon,
+                incomplete=self.kinds[Decision.INCOMPLETE],
+                pending=self.pending,
+                refunded=self.refunded,
+                answer_hours=round(sum(hours) / len(hours), 1) if hours else None,
+                answered=len(hours),
+                waiting_hours=round(sum(waiting) / len(waiting), 1) if waiting else None,
+                refund_rate=_overall_rate(lines),
+                waiting_buyer=self.waiting_buyer,
+                refunded_by_platform=self.by_platform,
+            ),
+            decisions=tuple((d.value, k, _share(k, n)) for d, k in self.kinds.items()),
+            reasons=_ranked(self.reasons, n),
+            categories=_ranked(self.categories, n),
+            top_by_count=products[:TOP],
+            top_by_amount=tuple(sorted(products, key=lambda g: (-g.requested, -g.cases, g.key)))[:TOP],
+            weeks=tuple(weeks),
+            orders=lines,
+            notes=tuple(notes),
+        )
+
+    def _week_lines(self) -> list[Group]:
+        """Every week from the first to the last 申请时间, empty weeks included (the line chart needs them)."""
+        if not self.weeks:
+            return []
+        lines, monday, last = [], min(self.weeks), max(self.weeks)
+        while monday <= last:
+            lines.append((self.weeks.get(monday) or _Sum()).group(monday.isoformat(), self.n))
+            monday += timedelta(days=7)
+        return lines
+
+    def cases_of_week(self, monday: date) -> int:
+        figures = self.weeks.get(monday)
+        return figures.cases if figures else 0
+
+    def cases_of_product(self, name: str) -> int:
+        wanted = norm(name)
+        return sum(count for product, count in self.product_cases.items() if norm(product or "") == wanted)
 
 
 def _refunded(f: Facts, v: Verdict, sheet_amount: Decimal | None) -> tuple[Decimal, Decimal]:
@@ -211,46 +284,16 @@ def _share(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def _groups(cases: list[_Case], n: int, key_of) -> tuple[Group, ...]:
+def _ranked(by: dict[str, _Sum], n: int) -> tuple[Group, ...]:
     """One Group per key, most cases first (then larger amount, then name: a stable order)."""
-    by: dict[str, list[_Case]] = {}
-    for c in cases:
-        by.setdefault(key_of(c) or BLANK, []).append(c)
-    groups = [_group(key, members, n) for key, members in by.items()]
+    groups = [figures.group(key, n) for key, figures in by.items()]
     return tuple(sorted(groups, key=lambda g: (-g.cases, -g.requested, g.key)))
-
-
-def _group(key: str, members: list[_Case], n: int) -> Group:
-    return Group(
-        key=key,
-        cases=len(members),
-        share=_share(len(members), n),
-        open=sum(c.open for c in members),
-        overdue=sum(c.verdict.sla is Sla.OVERDUE for c in members),
-        requested=sum((c.facts.requested or ZERO for c in members), ZERO),
-        refund=sum((c.pending + c.refunded + c.by_platform for c in members), ZERO),
-    )
 
 
 def week_of(moment: datetime | date) -> date:
     """The Monday of the week holding ``moment``."""
     day = moment.date() if isinstance(moment, datetime) else moment
     return day - timedelta(days=day.weekday())
-
-
-def _weeks(cases: list[_Case], n: int) -> list[Group]:
-    """Every week from the first to the last 申请时间, empty weeks included (the line chart needs them)."""
-    by: dict[date, list[_Case]] = {}
-    for c in cases:
-        if c.facts.requested_at is not None:
-            by.setdefault(week_of(c.facts.requested_at), []).append(c)
-    if not by:
-        return []
-    weeks, monday = [], min(by)
-    while monday <= max(by):
-        weeks.append(_group(monday.isoformat(), by.get(monday, []), n))
-        monday += timedelta(days=7)
-    return weeks
 
 
 # ------------------------------------------------------------------------------------------------ 订单数
@@ -287,7 +330,7 @@ def _order_count(value: object) -> int | None:
     return int(number) if number == number.to_integral_value() and number > 0 else None
 
 
-def _order_lines(orders: Iterable[tuple[object, object]], cases: list[_Case]) -> tuple[OrderLine, ...]:
+def _order_lines(orders: Iterable[tuple[object, object]], tallies: Tallies) -> tuple[OrderLine, ...]:
     """Each line of the 订单数 table with its case count and rate; a line that cannot be read says why."""
     lines = []
     for key, count in orders:
@@ -305,11 +348,12 @@ def _order_lines(orders: Iterable[tuple[object, object]], cases: list[_Case]) ->
             lines.append(OrderLine(key, count, "", problem=f"订单数“{'' if count is None else count}”不是正整数"))
             continue
         if kind == "total":
-            hits = len(cases)
+            hits = tallies.n
         elif kind == "week":
-            hits = sum(c.facts.requested_at is not None and week_of(c.facts.requested_at) == target for c in cases)
+            assert isinstance(target, date)
+            hits = tallies.cases_of_week(target)
         else:
-            hits = sum(norm(c.facts.product or "") == norm(target) for c in cases)
+            hits = tallies.cases_of_product(str(target))
         lines.append(OrderLine(key, count, kind, hits, round(hits / orders_n, 4)))
     return tuple(lines)
 
@@ -333,23 +377,32 @@ def register_extras(
     headers: Sequence[object], rows: Sequence[tuple[int, Sequence[object]]], tz: str = "Asia/Shanghai"
 ) -> tuple[list[Decimal | None], list[datetime | None]]:
     """Per row: the 退款金额 already in the sheet and, when the register has an answer-time column (处理时间,
-    商家处理时间, …), when the merchant answered. Unreadable cells are ``None``: they only leave a number out."""
+    商家处理时间, …), when the merchant answered (``extras_of`` for each row)."""
+    extras = extras_of(headers, tz)
+    pairs = [extras(values) for _, values in rows]
+    return [amount for amount, _ in pairs], [answer for _, answer in pairs]
+
+
+def extras_of(headers: Sequence[object], tz: str = "Asia/Shanghai") -> Callable[[Sequence[object]], Extras]:
+    """A function from a row's values (under ``headers``) to what ``Tallies.add`` takes besides its facts and
+    verdict: the 退款金额 already in the sheet and when the merchant answered, if the register has an answer-time
+    column (处理时间, 商家处理时间, …). Unreadable cells are ``None``: they only leave a number out."""
     found = map_headers(list(headers))
     amount_at = found.get("amount")
     wanted = {norm(h) for h in ANSWER_HEADERS}
     answer_at = next((i for i, h in enumerate(headers) if h is not None and norm(str(h)) in wanted), None)
-    amounts: list[Decimal | None] = []
-    answers: list[datetime | None] = []
-    for _, values in rows:
-        amounts.append(_money(values[amount_at]) if amount_at is not None and amount_at < len(values) else None)
+
+    def extras(values: Sequence[object]) -> Extras:
+        amount = _money(values[amount_at]) if amount_at is not None and amount_at < len(values) else None
         answer = None
         if answer_at is not None and answer_at < len(values) and not _blank(values[answer_at]):
             try:
                 answer = parse_datetime(values[answer_at], tz)
             except CellError:
                 answer = None
-        answers.append(answer)
-    return amounts, answers
+        return amount, answer
+
+    return extras
 
 
 def _money(value: object) -> Decimal | None:
