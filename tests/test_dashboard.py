@@ -1,6 +1,6 @@
 """The dashboard (统计), the run log (记录) and `refund-sheet report`, on a register whose numbers are known."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import openpyxl
@@ -347,3 +347,47 @@ def test_without_a_cjk_font_the_images_are_still_written_and_the_report_says_so(
     assert [p.name for p in result.images] == ["by-reason.png", "by-product.png", "by-week.png"]
     assert result.warnings == (charts.MISSING_FONT,) and "fonts-noto-cjk" in charts.MISSING_FONT
     assert service.report(checked, NOW).warnings == ()  # no images asked for, nothing to warn about
+
+
+def test_tallies_counted_one_case_at_a_time_match_a_count_over_lists_of_cases():
+    """统计 is counted as a check judges each case (no list of cases is kept); every group's figures equal those of
+    grouping the cases in lists and adding them up, on a register of the demo's mix (several weeks, products,
+    reasons, open and closed cases, sheet amounts for the closed ones)."""
+    from refund_sheet.samples import sample_rows
+
+    policy = default_policy()
+    rows = sample_rows(NOW, 3000)
+    for i, r in enumerate(rows):  # spread over five weeks
+        if r.get("requested_at"):
+            r["requested_at"] -= timedelta(days=7 * (i % 5))
+    facts = facts_of([{c.header: r.get(c.key) for c in INPUT_COLUMNS} for r in rows])
+    verdicts = judge_all(facts, policy, NOW)
+    amounts = [Decimal("12.30") if v.decision.value == "已完结" and i % 3 else None for i, v in enumerate(verdicts)]
+    board = stats.compute(facts, verdicts, NOW, amounts=amounts)
+
+    def refund(f, v, amount):
+        pending = v.amount if v.decision.refunds and v.amount is not None else Decimal(0)
+        return pending + sum(stats._refunded(f, v, amount))
+
+    def grouped(key_of):
+        by: dict[str, list] = {}
+        for f, v, a in zip(facts, verdicts, amounts):
+            by.setdefault(key_of(f, v) or stats.BLANK, []).append((f, v, a))
+        return {key: (len(cases), sum(v.decision.value != "已完结" for _, v, _ in cases),
+                      sum(v.sla is not None and v.sla.value == "已超时" for _, v, _ in cases),
+                      sum((f.requested or Decimal(0) for f, _, _ in cases), Decimal(0)),
+                      sum((refund(*c) for c in cases), Decimal(0)))
+                for key, cases in by.items()}
+
+    def shown(groups):
+        return {g.key: (g.cases, g.open, g.overdue, g.requested, g.refund) for g in groups}
+
+    assert shown(board.reasons) == grouped(lambda f, v: v.reason or f.reason)
+    assert shown(board.categories) == grouped(lambda f, v: f.category)
+    assert shown(board.top_by_count) == {k: g for k, g in grouped(lambda f, v: f.product).items()
+                                         if k in shown(board.top_by_count)}
+    weeks = grouped(lambda f, v: stats.week_of(f.requested_at).isoformat() if f.requested_at else None)
+    weeks.pop(stats.BLANK, None)
+    assert {k: g for k, g in shown(board.weeks).items() if g[0]} == weeks and len(weeks) > 1
+    assert board.kpis.cases == 3000 and board.kpis.open == sum(v.decision.value != "已完结" for v in verdicts)
+    assert board.kpis.refunded == sum((stats._refunded(*c)[0] for c in zip(facts, verdicts, amounts)), Decimal(0)) > 0

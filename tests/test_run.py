@@ -86,3 +86,26 @@ def test_one_run_reads_and_judges_as_separate_runs_do():
     facts = reader.read_all(numbered)
     assert facts == Reader(map_headers(headers), {}, "退款登记", policy).read_all(numbered)
     assert judge_run(facts, run, NOW).verdicts == judge_all(facts, policy, NOW)
+
+
+def test_a_judging_gives_each_case_its_verdict_once_and_lets_the_facts_go(monkeypatch):
+    """A check judges cases one at a time (``plan.Judging``): the same verdicts as judging the batch at once —
+    the cross-row risks too (a buyer's third case, a repeated 售后单号) — and each slice's facts let go once
+    passed, so a full sheet never holds facts and verdicts for every row. It can be walked once."""
+    monkeypatch.setattr(plan, "SLICE", 3)
+    policy = default_policy()
+    rows = REGISTER + [dict(REGISTER[0], 售后单号="AS0", 订单号="690", 买家="买家0")] * 2  # 售后单号 and buyer again
+    headers = list(dict.fromkeys(h for r in rows for h in r))
+    numbered = [(n, [r.get(h) for h in headers]) for n, r in enumerate(rows, start=2)]
+    letters = {key: chr(ord("A") + i) for key, i in map_headers(headers).items()}  # as facts_of names the cells
+    judging = plan.Judging(headers, numbered, "退款登记", policy, NOW, letters)
+    seen = []
+    for i, (number, cells, facts, verdict) in enumerate(judging):
+        assert (number, cells) == numbered[i] and facts.loc.row == number
+        seen.append(verdict)
+        assert all(f is None for f in judging._facts[: i // 3 * 3]) and judging._facts[i] is facts  # slices before go
+    assert seen == judge_all(facts_of(rows, policy), policy, NOW) and len(seen) == len(rows)
+    assert any("售后单号重复" in risk for v in seen for risk in v.risks)
+    assert all(f is None for f in judging._facts)
+    with pytest.raises(RuntimeError):
+        next(iter(judging))
