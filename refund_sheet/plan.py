@@ -531,6 +531,7 @@ class Book:
 
 KEYS = tuple(c.key for c in OUTPUT_COLUMNS)
 _ABSENT = object()  # a key a row does not write (a closed case writes 处理建议 and 时效状态 only)
+_ABSENTS = (_ABSENT,) * len(KEYS)
 
 
 class Updates(Mapping[int, dict[str, object]]):
@@ -541,7 +542,7 @@ class Updates(Mapping[int, dict[str, object]]):
         self._rows: dict[int, tuple[object, ...]] = {}
 
     def add(self, row: int, values: Mapping[str, object]) -> None:
-        self._rows[row] = tuple(values.get(key, _ABSENT) for key in KEYS)
+        self._rows[row] = tuple(map(values.get, KEYS, _ABSENTS))
 
     def __getitem__(self, row: int) -> dict[str, object]:
         return {key: value for key, value in zip(KEYS, self._rows[row]) if value is not _ABSENT}

@@ -144,101 +144,111 @@ class _Sum:
 
 
 class Tallies:
-    """The dashboard's figures, gathered one case at a time (a run judges a big register in slices and keeps
-    none of its cases: one pass, counters and sums by group, no list of cases)."""
+    """The dashboard's figures, gathered one case at a time (a run judges a big register case by case and keeps
+    none of them). Cases alike in everything the dashboard groups or counts by (decision, 时效状态, reason,
+    category, product, day of 申请时间) share one running line of counts and sums; ``dashboard`` adds the lines up
+    by group."""
 
     def __init__(self, now: datetime | None = None) -> None:
         self.now = now
-        self.n = self.open = self.overdue = self.due_soon = self.waiting_buyer = 0
-        self.kinds = dict.fromkeys(Decision, 0)
-        self.pending = self.refunded = self.by_platform = ZERO
         self.hours: list[float] = []  # kept in case order: the averages add them up as before, to the same float
         self.waiting: list[float] = []
-        self.reasons: dict[str, _Sum] = {}
-        self.categories: dict[str, _Sum] = {}
-        self.products: dict[str, _Sum] = {}
-        self.weeks: dict[date, _Sum] = {}
-        self.product_cases: dict[str | None, int] = {}  # as typed, for the 订单数 lines
-        self._mondays: dict[date, date] = {}
+        # (decision, sla, reason, category, product, day) → [cases, requested, pending, refunded, by the platform]
+        self.lines: dict[tuple, list] = {}
 
     def add(self, f: Facts, v: Verdict, amount: Decimal | None = None, answered: datetime | None = None) -> None:
         """Count one case: its facts, its verdict, the 退款金额 the sheet holds for it, when it was answered."""
-        decision, sla = v.decision, v.sla
-        is_open = decision is not Decision.DONE
-        pending = v.amount if decision.refunds and v.amount is not None else ZERO
-        refunded, by_platform = _refunded(f, v, amount)
-        overdue = sla is Sla.OVERDUE
-        self.n += 1
-        self.kinds[decision] += 1
-        self.open += is_open
-        self.overdue += overdue
-        self.due_soon += sla is Sla.DUE_SOON
-        self.waiting_buyer += sla is Sla.WAITING
-        self.pending += pending
-        self.refunded += refunded
-        self.by_platform += by_platform
+        decision = v.decision
         requested_at = f.requested_at
         if requested_at is not None:
             if answered is not None and answered >= requested_at:
                 self.hours.append((answered - requested_at).total_seconds() / 3600)
-            if is_open and self.now is not None and self.now >= requested_at:
+            if decision is not Decision.DONE and self.now is not None and self.now >= requested_at:
                 self.waiting.append((self.now - requested_at).total_seconds() / 3600)
-        requested = f.requested or ZERO
-        refund = pending + refunded + by_platform
-        self.product_cases[f.product] = self.product_cases.get(f.product, 0) + 1
-        groups: list[tuple[dict, object]] = [
-            (self.reasons, v.reason or f.reason or BLANK),
-            (self.categories, f.category or BLANK),
-            (self.products, f.product or BLANK),
-        ]
-        if requested_at is not None:
-            day = requested_at.date()
-            monday = self._mondays.get(day)
-            if monday is None:
-                monday = self._mondays[day] = week_of(day)
-            groups.append((self.weeks, monday))
-        for by, key in groups:
-            figures = by.get(key)
-            if figures is None:
-                figures = by[key] = _Sum()
-            figures.cases += 1
-            figures.open += is_open
-            figures.overdue += overdue
-            figures.requested += requested
-            figures.refund += refund
+        key = (decision, v.sla, v.reason or f.reason, f.category, f.product,
+               requested_at.date() if requested_at is not None else None)
+        line = self.lines.get(key)
+        if line is None:
+            line = self.lines[key] = [0, ZERO, ZERO, ZERO, ZERO]
+        line[0] += 1
+        if f.requested:
+            line[1] += f.requested
+        if decision is Decision.DONE:
+            refunded, by_platform = _refunded(f, v, amount)
+            line[3] += refunded
+            line[4] += by_platform
+        elif decision.refunds and v.amount is not None:
+            line[2] += v.amount
+
+    def _sums(self) -> _Sums:
+        """The lines added up: every KPI's count and sum, and the figures of each group."""
+        sums = _Sums()
+        mondays: dict[date, date] = {}
+        for (decision, sla, reason, category, product, day), (cases, requested, pending, refunded, by_platform) in self.lines.items():
+            is_open = decision is not Decision.DONE
+            overdue = cases if sla is Sla.OVERDUE else 0
+            sums.n += cases
+            sums.kinds[decision] += cases
+            sums.open += cases if is_open else 0
+            sums.overdue += overdue
+            sums.due_soon += cases if sla is Sla.DUE_SOON else 0
+            sums.waiting_buyer += cases if sla is Sla.WAITING else 0
+            sums.pending += pending
+            sums.refunded += refunded
+            sums.by_platform += by_platform
+            sums.product_cases[product] = sums.product_cases.get(product, 0) + cases
+            refund = pending + refunded + by_platform
+            groups: list[tuple[dict, object]] = [
+                (sums.reasons, reason or BLANK), (sums.categories, category or BLANK), (sums.products, product or BLANK),
+            ]
+            if day is not None:
+                if day not in mondays:
+                    mondays[day] = week_of(day)
+                groups.append((sums.weeks, mondays[day]))
+            for by, group in groups:
+                figures = by.get(group)
+                if figures is None:
+                    figures = by[group] = _Sum()
+                figures.cases += cases
+                figures.open += cases if is_open else 0
+                figures.overdue += overdue
+                figures.requested += requested
+                figures.refund += refund
+        return sums
 
     def dashboard(self, orders: Iterable[tuple[object, object]] = ()) -> Dashboard:
         """The dashboard of the cases counted so far, with the merchant's 订单数 lines."""
-        n, hours, waiting = self.n, self.hours, self.waiting
-        lines = _order_lines(orders, self)
+        sums = self._sums()
+        n, hours, waiting = sums.n, self.hours, self.waiting
+        lines = _order_lines(orders, sums)
         notes = [f"订单数表：{line.key} {line.problem}" for line in lines if line.problem]
         if not hours:
             notes.append("平均响应小时：登记表没有“处理时间”列（或该列为空），无法计算")
-        weeks = self._week_lines()
+        weeks = sums.week_lines()
         if len(weeks) > MAX_WEEKS:
             notes.append(f"按周：只显示最近 {MAX_WEEKS} 周（共 {len(weeks)} 周）")
             weeks = weeks[-MAX_WEEKS:]
-        products = _ranked(self.products, n)
+        products = _ranked(sums.products, n)
         return Dashboard(
             now=self.now,
             kpis=Kpis(
                 cases=n,
-                open=self.open,
-                overdue=self.overdue,
-                due_soon=self.due_soon,
-                incomplete=self.kinds[Decision.INCOMPLETE],
-                pending=self.pending,
-                refunded=self.refunded,
+                open=sums.open,
+                overdue=sums.overdue,
+                due_soon=sums.due_soon,
+                incomplete=sums.kinds[Decision.INCOMPLETE],
+                pending=sums.pending,
+                refunded=sums.refunded,
                 answer_hours=round(sum(hours) / len(hours), 1) if hours else None,
                 answered=len(hours),
                 waiting_hours=round(sum(waiting) / len(waiting), 1) if waiting else None,
                 refund_rate=_overall_rate(lines),
-                waiting_buyer=self.waiting_buyer,
-                refunded_by_platform=self.by_platform,
+                waiting_buyer=sums.waiting_buyer,
+                refunded_by_platform=sums.by_platform,
             ),
-            decisions=tuple((d.value, k, _share(k, n)) for d, k in self.kinds.items()),
-            reasons=_ranked(self.reasons, n),
-            categories=_ranked(self.categories, n),
+            decisions=tuple((d.value, k, _share(k, n)) for d, k in sums.kinds.items()),
+            reasons=_ranked(sums.reasons, n),
+            categories=_ranked(sums.categories, n),
             top_by_count=products[:TOP],
             top_by_amount=tuple(sorted(products, key=lambda g: (-g.requested, -g.cases, g.key)))[:TOP],
             weeks=tuple(weeks),
@@ -246,7 +256,21 @@ class Tallies:
             notes=tuple(notes),
         )
 
-    def _week_lines(self) -> list[Group]:
+
+class _Sums:
+    """What ``Tallies`` lines add up to: the KPIs' counts and sums, and each group's figures."""
+
+    def __init__(self) -> None:
+        self.n = self.open = self.overdue = self.due_soon = self.waiting_buyer = 0
+        self.kinds = dict.fromkeys(Decision, 0)
+        self.pending = self.refunded = self.by_platform = ZERO
+        self.reasons: dict[str, _Sum] = {}
+        self.categories: dict[str, _Sum] = {}
+        self.products: dict[str, _Sum] = {}
+        self.weeks: dict[date, _Sum] = {}
+        self.product_cases: dict[str | None, int] = {}  # as typed, for the 订单数 lines
+
+    def week_lines(self) -> list[Group]:
         """Every week from the first to the last 申请时间, empty weeks included (the line chart needs them)."""
         if not self.weeks:
             return []
@@ -330,7 +354,7 @@ def _order_count(value: object) -> int | None:
     return int(number) if number == number.to_integral_value() and number > 0 else None
 
 
-def _order_lines(orders: Iterable[tuple[object, object]], tallies: Tallies) -> tuple[OrderLine, ...]:
+def _order_lines(orders: Iterable[tuple[object, object]], tallies: _Sums) -> tuple[OrderLine, ...]:
     """Each line of the 订单数 table with its case count and rate; a line that cannot be read says why."""
     lines = []
     for key, count in orders:
