@@ -259,8 +259,9 @@ def register_part(path: Path) -> str:
 
 def shares(run: dict[str, object]) -> dict[str, float | None]:
     """check_file's time split by its progress stages (seconds; None where a stage did not report):
-    read = opening the file up to the first row parsed; judge = parsing, judging and rendering replies;
-    write = output values, the write plan, 统计 and 记录, and the atomic save."""
+    read = opening the file up to the first row parsed; judge = parsing, the cross-row risks, then the one pass
+    that judges each case, renders its reply, compares its outputs with the cells and counts it for 统计;
+    write = 统计's layout, the write plan, 记录, and the atomic save."""
     marks = run["marks"]
     first = {k: v[0] for k, v in marks.items()}
     last = {k: v[1] for k, v in marks.items()}
@@ -295,7 +296,7 @@ def full_sheet(args) -> None:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     stage_table = [
-        "| rows | driver s | imports | read (open) | parse | judge | replies | outputs, 统计, 记录 | save | read % | judge % | write % |",
+        "| rows | driver s | imports | read (open) | parse | cross-row risks | judge, replies, compare, count | 统计 layout, 记录, write plan | save | read % | judge % | write % |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     notes: list[str] = []
