@@ -647,7 +647,7 @@ def judge_one(headers, row_values, rules, at, caller, *, reply: bool = False):
     renderer = replies.make_renderer(policy) if reply else None
     sheet, number = _where(caller)
     now = udf_now(at, policy) or service.now_in(policy.params.timezone)
-    evaluation = plan.evaluate(headers, [(number, values)], sheet, policy, now)
+    evaluation = plan.Judging(headers, [(number, values)], sheet, policy, now).evaluation()
     ((_, outputs),) = plan.outputs(evaluation, now, renderer)
     return evaluation.verdicts[0], outputs
 
@@ -765,7 +765,7 @@ def REFUND_CHECK(table, rules=None, at=None, with_replies=False, caller=None):
             raise
         raise RefundSheetError(f"找不到售后登记表的表头：{error}") from None
     now = udf_now(at, policy) or service.now_in(policy.params.timezone)
-    evaluation = plan.evaluate_register(register, policy, now)
+    evaluation = plan.Judging.of_register(register, policy, now).evaluation()
     columns, _ = plan.output_columns(register)
     judged = dict(plan.outputs(evaluation, now, renderer))
     out = [[""] * len(plan.KEYS) for _ in range(register.header_row - 1)]

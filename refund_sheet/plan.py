@@ -333,30 +333,15 @@ class Judging:
     def warnings(self) -> tuple[str, ...]:
         return self.run.warnings()
 
+    def evaluation(self) -> Evaluation:
+        """Every case judged, each row's facts and verdict kept (a worksheet function's few rows; a check walks
+        the Judging instead and keeps none)."""
+        judged = without_gc_pauses(list)(self)
+        return Evaluation(tuple(j[0] for j in judged), tuple(j[2] for j in judged), tuple(j[3] for j in judged),
+                          self.warnings)
+
 
 SLICE = 4096  # facts let go together
-
-
-def evaluate(
-    headers: Sequence[object],
-    rows: Sequence[tuple[int, Sequence[object]]],
-    sheet: str,
-    policy: Policy,
-    now: datetime,
-    letters: dict[str, str] | None = None,
-    progress: Progress | None = None,
-) -> Evaluation:
-    """Judge a register given as its header cells and (row number, values) pairs, keeping every row's facts and
-    verdict (a worksheet function's few rows; a check goes through ``Judging`` and keeps none)."""
-    judging = Judging(headers, rows, sheet, policy, now, letters, progress)
-    judged = without_gc_pauses(list)(judging)
-    return Evaluation(tuple(j[0] for j in judged), tuple(j[2] for j in judged), tuple(j[3] for j in judged),
-                      judging.warnings)
-
-
-def evaluate_register(register: Register, policy: Policy, now: datetime, progress: Progress | None = None) -> Evaluation:
-    """``evaluate`` over every case of a register."""
-    return evaluate(register.headers, register.rows, register.sheet, policy, now, register.letters(), progress)
 
 
 def row_outputs(facts: Facts, verdict: Verdict, now: datetime, renderer=None) -> dict[str, object]:

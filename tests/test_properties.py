@@ -18,7 +18,7 @@ from refund_sheet.engine import default_policy, judge_all
 from refund_sheet.engine.columns import OUTPUT_COLUMNS
 from refund_sheet.engine.model import CaseType, Decision, Facts, Loc, Problem
 from refund_sheet.engine.parse import EXCEL_ERRORS
-from refund_sheet.plan import Book, evaluate_register, plan_check, register_of_grid
+from refund_sheet.plan import Book, Judging, plan_check, register_of_grid
 from refund_sheet.replies import make_renderer
 from refund_sheet.samples import decision_samples
 
@@ -199,7 +199,7 @@ def test_closed_and_overridden_rows_are_never_changed_beyond_their_decision(rows
     planned = plan_check(register, Book(POLICY, NOW, NOW, "t.xlsx"), renderer=RENDER["zh-CN"])
     assert all(planned.columns[k] > len(HEADERS) for k in OUTPUT_KEYS)  # inputs never outputs
     changes = dict(planned.updates)
-    for number, ((_changes, _status, override), verdict) in enumerate(zip(rows, evaluate_register(register, POLICY, NOW).verdicts), start=2):
+    for number, ((_changes, _status, override), verdict) in enumerate(zip(rows, Judging.of_register(register, POLICY, NOW).evaluation().verdicts), start=2):
         new = changes.get(number, {})
         values = {k: new[k] if k in new else register.old(number, planned.columns[k]) for k in OUTPUT_KEYS}
         if verdict.decision is Decision.DONE:

@@ -39,8 +39,8 @@ UNKNOWN_YEAR = dict(UNKNOWN_YEAR, 售后单号="AS13")
 
 def evaluate(rows, policy, now=NOW):
     headers = list(dict.fromkeys(h for r in rows for h in r))
-    return plan.evaluate(headers, [(n, [r.get(h) for h in headers]) for n, r in enumerate(rows, start=2)],
-                         "退款登记", policy, now)
+    return plan.Judging(headers, [(n, [r.get(h) for h in headers]) for n, r in enumerate(rows, start=2)],
+                        "退款登记", policy, now).evaluation()
 
 
 def test_the_compiled_policy_is_frozen_and_holds_nothing_mutable():
