@@ -225,17 +225,22 @@ def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str
             except Exception:
                 pass  # rendered again from the original below, so the error names the file and line it is in
         try:
-            if text is None:
-                text = compiled[name].render(values)
+            if text is None:  # a fresh context: the failed render may have changed this one's lists and dicts
+                text = compiled[name].render(context(facts, verdict, policy, lang) if name in fast else values)
         except jinja2.UndefinedError as error:
             return f"{ERROR_MARK}{_located(error, name)}：缺少变量（{error.message}）"
         except jinja2.exceptions.SecurityError as error:
             return f"{ERROR_MARK}{_located(error, name)}：模板访问被禁止（{error}）"
         except Exception as error:  # a merchant's template may fail in any way; the batch goes on
             return f"{ERROR_MARK}{_located(error, name)}：{type(error).__name__}: {error}"
-        return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
+        return clean(text)
 
     return render
+
+
+def clean(text: str) -> str:
+    """A reply without blank lines, trailing spaces, or space before its first line."""
+    return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
 
 
 def check_templates(folder: Path | str | None, policy: Policy | None = None) -> tuple[list[str], int]:
