@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
@@ -192,6 +193,26 @@ def context(facts: Facts, verdict: Verdict, policy: Policy, lang: str) -> dict:
     }
 
 
+def _caller(template: jinja2.Template) -> Callable[[dict], str]:
+    """``template.render`` without its two copies of the values per call (``dict(values)``, then the globals and
+    the values into one dict) nor its look-up of the globals through a ChainMap: the environment's globals (range,
+    dict, namespace, lipsum, cycler, joiner) are copied into a plain dict once and put before the values, as
+    ``render`` does, and the context is the one ``render`` makes (same class, name, blocks, globals; the sandbox is
+    in the compiled code and the environment, both the same). An error is re-raised as ``render`` does it, with
+    the template's own lines in the traceback."""
+    env = template.environment
+    names = dict(template.globals)
+    new, root, blocks, concat = env.context_class, template.root_render_func, template.blocks, env.concat
+
+    def call(values: dict) -> str:
+        try:
+            return concat(root(new(env, {**names, **values}, template.name, blocks, globals=names)))
+        except Exception:
+            env.handle_exception()
+
+    return call
+
+
 def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str | None = None):
     """A function (facts, verdict) → reply text, with every template compiled up front.
 
@@ -213,20 +234,23 @@ def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str
             except jinja2.TemplateSyntaxError:
                 pass  # a partial's mistake: the original reports it, row by row
 
+    quick = {name: _caller(template) for name, template in fast.items()}
+    plain = {name: _caller(template) for name, template in compiled.items()}
+
     def render(facts: Facts, verdict: Verdict) -> str:
         name = verdict.template or template_name(verdict.decision)
         if not name.endswith(SUFFIX):
             name += SUFFIX
         values = context(facts, verdict, policy, lang)
         text = None
-        if name in fast:
+        if name in quick:
             try:
-                text = fast[name].render(values)
+                text = quick[name](values)
             except Exception:
                 pass  # rendered again from the original below, so the error names the file and line it is in
         try:
             if text is None:  # a fresh context: the failed render may have changed this one's lists and dicts
-                text = compiled[name].render(context(facts, verdict, policy, lang) if name in fast else values)
+                text = plain[name](context(facts, verdict, policy, lang) if name in quick else values)
         except jinja2.UndefinedError as error:
             return f"{ERROR_MARK}{_located(error, name)}：缺少变量（{error.message}）"
         except jinja2.exceptions.SecurityError as error:
