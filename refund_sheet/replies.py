@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 
 import jinja2
@@ -153,60 +154,92 @@ def _goods(category: str) -> str:
 
 def context(facts: Facts, verdict: Verdict, policy: Policy, lang: str) -> dict:
     """Everything a template may use. Customer text is passed as plain strings and never rendered itself."""
-    category = policy.category(facts.category)
-    case = {name: getattr(facts, name) for name in CASE_FIELDS}  # shallow: asdict's deep copy costs more than the render
-    case["type"] = facts.type.value if facts.type else ""
-    case["override"] = facts.override.value if facts.override else ""
+    return contexts(policy, lang)(facts, verdict)
+
+
+def contexts(policy: Policy, lang: str, base: dict | None = None) -> Callable[[Facts, Verdict], dict]:
+    """``context`` for one run: what depends only on the policy, the language, the decision or the 类目 text is
+    worked out once, and each row's values are one dict (``base``, the template globals, first). Only immutable
+    values are shared between rows (str, bool, None); the dicts and the risks list, which a template may change,
+    are made anew per row. ``.name``/``.value`` of an enum are read as ``_name_``/``_value_``: the same strings
+    without the enum property's Python-level ``__get__``."""
+    base = base or {}
+    english = lang == "en"
+    read = attrgetter(*CASE_FIELDS)
     p = policy.params
-    return {
-        "case": case,
-        "verdict": {
-            "decision": verdict.decision.name,
-            "label": verdict.decision.value if lang != "en" else ENGLISH_DECISION[verdict.decision],
-            "amount": verdict.amount,
-            "percent": verdict.percent,
-            "deadline": verdict.deadline,
-            "payer": verdict.payer.name if verdict.payer else "NONE",
-            "explanation": verdict.explanation,
-            "rule_id": verdict.rule_id,
-            "group": verdict.group.name if verdict.group else "OTHER",
-            "reason": verdict.reason or facts.reason or "",
-            "unopened_only": verdict.unopened_only,
-            "window_end": verdict.window_end,
-            "risks": list(verdict.risks),
-        },
-        "buyer": facts.buyer or ("亲" if lang != "en" else "there"),
-        "product": facts.product or "",
-        "category": category.name if category else (facts.category or ""),
-        # 定制类商品, but 虚拟商品 (not 虚拟商品类商品)
-        "goods": _goods(category.name if category else (facts.category or "")),
-        # the time to promise an answer by; never one already past (an overdue case says "as soon as possible"),
-        # never the buyer's own deadline (等待买家: the case waits on the buyer)
-        "reply_by": verdict.deadline if verdict.sla is not Sla.OVERDUE and verdict.sla is not Sla.WAITING else None,
-        "category_ok": category.supports_no_reason if category else None,
-        "unshipped": facts.type is CaseType.REFUND_UNSHIPPED,
-        "quality": verdict.group in (ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM),
-        "shop": p.shop_name,
-        "signature": p.signature,
-        "return_address": p.return_address,
-        "lang": lang,
-    }
+    shop, signature, return_address = p.shop_name, p.signature, p.return_address
+    nobody = "there" if english else "亲"
+    labels = {d: ENGLISH_DECISION[d] if english else d._value_ for d in Decision if not english or d in ENGLISH_DECISION}
+    categories: dict[str | None, tuple[str, str, bool | None]] = {}
+    overdue, waiting, unshipped = Sla.OVERDUE, Sla.WAITING, CaseType.REFUND_UNSHIPPED
+    quality = (ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM)
+
+    def values(facts: Facts, verdict: Verdict) -> dict:
+        text = facts.category
+        try:
+            name, goods, category_ok = categories[text]
+        except KeyError:
+            category = policy.category(text)
+            name = category.name if category else (text or "")
+            goods = _goods(name)  # 定制类商品, but 虚拟商品 (not 虚拟商品类商品)
+            category_ok = category.supports_no_reason if category else None
+            categories[text] = name, goods, category_ok
+        case = dict(zip(CASE_FIELDS, read(facts)))  # shallow: asdict's deep copy costs more than the render
+        case["type"] = facts.type._value_ if facts.type else ""
+        case["override"] = facts.override._value_ if facts.override else ""
+        decision, sla = verdict.decision, verdict.sla
+        return {
+            **base,
+            "case": case,
+            "verdict": {
+                "decision": decision._name_,
+                "label": labels[decision] if decision in labels else ENGLISH_DECISION[decision],
+                "amount": verdict.amount,
+                "percent": verdict.percent,
+                "deadline": verdict.deadline,
+                "payer": verdict.payer._name_ if verdict.payer else "NONE",
+                "explanation": verdict.explanation,
+                "rule_id": verdict.rule_id,
+                "group": verdict.group._name_ if verdict.group else "OTHER",
+                "reason": verdict.reason or facts.reason or "",
+                "unopened_only": verdict.unopened_only,
+                "window_end": verdict.window_end,
+                "risks": list(verdict.risks),
+            },
+            "buyer": facts.buyer or nobody,
+            "product": facts.product or "",
+            "category": name,
+            "goods": goods,
+            # the time to promise an answer by; never one already past (an overdue case says "as soon as
+            # possible"), never the buyer's own deadline (等待买家: the case waits on the buyer)
+            "reply_by": verdict.deadline if sla is not overdue and sla is not waiting else None,
+            "category_ok": category_ok,
+            "unshipped": facts.type is unshipped,
+            "quality": verdict.group in quality,
+            "shop": shop,
+            "signature": signature,
+            "return_address": return_address,
+            "lang": lang,
+        }
+
+    return values
 
 
-def _caller(template: jinja2.Template) -> Callable[[dict], str]:
+def _caller(template: jinja2.Template, names: dict) -> Callable[[dict], str]:
     """``template.render`` without its two copies of the values per call (``dict(values)``, then the globals and
-    the values into one dict) nor its look-up of the globals through a ChainMap: the environment's globals (range,
-    dict, namespace, lipsum, cycler, joiner) are copied into a plain dict once and put before the values, as
-    ``render`` does, and the context is the one ``render`` makes (same class, name, blocks, globals; the sandbox is
-    in the compiled code and the environment, both the same). An error is re-raised as ``render`` does it, with
-    the template's own lines in the traceback."""
+    the values into one dict) nor its look-up of the globals through a ChainMap. The values come with the
+    template's globals (range, dict, namespace, lipsum, cycler, joiner) already first in them, as ``render`` puts
+    them (``contexts(..., base=names)``); the context is the one ``render`` makes (same class, name, blocks and
+    global names; the sandbox is in the compiled code and the environment, both the same), over a dict made for
+    this row alone. An error is re-raised as ``render`` does it, with the template's own lines in the traceback."""
+    if dict(template.globals) != names:
+        raise ValueError(f"{template.name}: a template with globals of its own")  # make_renderer gives none any
     env = template.environment
-    names = dict(template.globals)
-    new, root, blocks, concat = env.context_class, template.root_render_func, template.blocks, env.concat
+    new, root, name, blocks, concat = env.context_class, template.root_render_func, template.name, template.blocks, env.concat
 
     def call(values: dict) -> str:
         try:
-            return concat(root(new(env, {**names, **values}, template.name, blocks, globals=names)))
+            return concat(root(new(env, values, name, blocks, globals=names)))
         except Exception:
             env.handle_exception()
 
@@ -233,24 +266,26 @@ def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str
                 fast[name] = env.from_string(source)
             except jinja2.TemplateSyntaxError:
                 pass  # a partial's mistake: the original reports it, row by row
-
-    quick = {name: _caller(template) for name, template in fast.items()}
-    plain = {name: _caller(template) for name, template in compiled.items()}
+    shared = dict(env.globals)
+    values_of = contexts(policy, lang, shared)
+    quick = {name: _caller(template, shared) for name, template in fast.items()}
+    plain = {name: _caller(template, shared) for name, template in compiled.items()}
+    files = {d: template_name(d) for d in Decision}
 
     def render(facts: Facts, verdict: Verdict) -> str:
-        name = verdict.template or template_name(verdict.decision)
-        if not name.endswith(SUFFIX):
-            name += SUFFIX
-        values = context(facts, verdict, policy, lang)
-        text = None
-        if name in quick:
+        own = verdict.template
+        name = (own if own.endswith(SUFFIX) else own + SUFFIX) if own else files[verdict.decision]
+        values = values_of(facts, verdict)
+        call = quick.get(name)
+        if call is not None:
             try:
-                text = quick[name](values)
-            except Exception:
-                pass  # rendered again from the original below, so the error names the file and line it is in
+                text = call(values)
+            except Exception:  # rendered again from the original below, so the error names the file and line it is
+                values = values_of(facts, verdict)  # in; from fresh values: the failed render may have changed these
+            else:
+                return clean(text)
         try:
-            if text is None:  # a fresh context: the failed render may have changed this one's lists and dicts
-                text = plain[name](context(facts, verdict, policy, lang) if name in quick else values)
+            text = plain[name](values)
         except jinja2.UndefinedError as error:
             return f"{ERROR_MARK}{_located(error, name)}：缺少变量（{error.message}）"
         except jinja2.exceptions.SecurityError as error:
