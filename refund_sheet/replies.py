@@ -298,8 +298,11 @@ def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str
 
 
 def clean(text: str) -> str:
-    """A reply without blank lines, trailing spaces, or space before its first line."""
-    return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
+    """A reply without blank lines, trailing spaces, or space before its first line: what
+    ``"\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())`` gives, without a Python
+    generator. A line is blank after rstrip() exactly when strip() empties it, and every line break splitlines()
+    knows is whitespace to strip(), so stripping the text's end first changes nothing the rest keeps."""
+    return "\n".join(filter(None, map(str.rstrip, text.lstrip().splitlines())))
 
 
 def check_templates(folder: Path | str | None, policy: Policy | None = None) -> tuple[list[str], int]:
