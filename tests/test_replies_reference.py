@@ -166,6 +166,24 @@ SHAPES = {
         "_line.j2": "{{ verdict.label }}\r\n",
         "reply.j2": '{% include "_greeting.j2" %}\n  {% include "_line.j2" %}  \n{% include "_signature.j2" %}',
     },
+    # ``case`` named only in nested places, or only in another template that sees this one's context, or only where
+    # its absence is no error: make_renderer builds ``case`` only for the templates that can reach it
+    "case-nested": {
+        "reply.j2": (
+            "{% macro m() %}{{ case.buyer }}{% endmacro %}{% macro w() %}[{{ caller() }}]{% endmacro %}"
+            "{{ m() }} {% call w() %}{{ case.product }}{% endcall %} {% block b %}{{ case.paid }}{% endblock %}\n"
+            "{% set s %}{{ case.note }}{% endset %}{{ s }} {% filter upper %}{{ case.sku }}{% endfilter %}\n"
+            "{% for x in [] %}{% else %}{{ case.reason }}{% endfor %} {{ 1 if case.closed else 2 }} "
+            "{{ case is defined }} {{ self.b() }} {{ [1]|map('string')|join }} {{ verdict|dictsort|length }}"
+        ),
+    },
+    "case-via-include": {"_c.j2": "{{ case.buyer if case is defined }}|{{ case is defined }}", "reply.j2": '{% include "_c.j2" ignore missing %}!'},
+    "case-via-import": {"_m.j2": "{% macro x() %}{{ case.order_id if case is defined else '-' }}{% endmacro %}",
+                        "reply.j2": '{% import "_m.j2" as m with context %}{{ m.x() }}'},
+    "case-via-extends": {"_base.j2": "{{ case.case_id if case is defined else '-' }}{% block b %}{% endblock %}",
+                         "reply.j2": '{% extends "_base.j2" %}{% block b %}{{ buyer }}{% endblock %}'},
+    "case-defined": {"reply.j2": "{{ case is defined }} {{ case|default('-')|length > 5 }} {{ buyer }}"},  # never fails
+    "no-case": {"_p.j2": "{{ buyer }}\n", "reply.j2": '{% include "_p.j2" %}{{ verdict.label }} {{ goods }}'},
 }
 ERRORS = {
     "undefined": {"reply.j2": "第一行\n第二行\n{{ tracking_number }}"},
