@@ -260,6 +260,15 @@ def _caller(template: jinja2.Template, names: dict) -> Callable[[dict], str]:
     return call
 
 
+def _error_reply(error: Exception, name: str) -> str:
+    """The reply that stands for a template that failed: ``【回复未生成】file line: reason``."""
+    if isinstance(error, jinja2.UndefinedError):
+        return f"{ERROR_MARK}{_located(error, name)}：缺少变量（{error.message}）"
+    if isinstance(error, jinja2.exceptions.SecurityError):
+        return f"{ERROR_MARK}{_located(error, name)}：模板访问被禁止（{error}）"
+    return f"{ERROR_MARK}{_located(error, name)}：{type(error).__name__}: {error}"  # a merchant's template may fail in any way
+
+
 def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str | None = None):
     """A function (facts, verdict) → reply text, with every template compiled up front.
 
@@ -289,6 +298,7 @@ def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str
     quick = {name: _caller(template, shared) for name, template in fast.items()}
     plain = {name: _caller(template, shared) for name, template in compiled.items()}
     files = {d: template_name(d) for d in Decision}
+    missing: dict[str, str] = {}  # the reply for a template that is not there, by name
 
     def render(facts: Facts, verdict: Verdict) -> str:
         own = verdict.template
@@ -302,14 +312,14 @@ def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str
                 values = values_of(facts, verdict, False)  # fresh values: the failed render may have changed these
             else:
                 return clean(text)
+        if name not in plain:  # a closed case's done.j2, say: the KeyError a look-up in plain raises, once per name
+            if name not in missing:
+                missing[name] = _error_reply(KeyError(name), name)
+            return missing[name]
         try:
             text = plain[name](values)
-        except jinja2.UndefinedError as error:
-            return f"{ERROR_MARK}{_located(error, name)}：缺少变量（{error.message}）"
-        except jinja2.exceptions.SecurityError as error:
-            return f"{ERROR_MARK}{_located(error, name)}：模板访问被禁止（{error}）"
-        except Exception as error:  # a merchant's template may fail in any way; the batch goes on
-            return f"{ERROR_MARK}{_located(error, name)}：{type(error).__name__}: {error}"
+        except Exception as error:
+            return _error_reply(error, name)
         return clean(text)
 
     return render
