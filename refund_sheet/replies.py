@@ -170,7 +170,7 @@ def contexts(policy: Policy, lang: str, base: dict | None = None) -> Callable[[F
     p = policy.params
     shop, signature, return_address = p.shop_name, p.signature, p.return_address
     nobody = "there" if english else "亲"
-    labels = {d: ENGLISH_DECISION[d] if english else d._value_ for d in Decision if not english or d in ENGLISH_DECISION}
+    labels = ENGLISH_DECISION if english else {d: d._value_ for d in Decision}
     categories: dict[str | None, tuple[str, str, bool | None]] = {}
     overdue, waiting, unshipped = Sla.OVERDUE, Sla.WAITING, CaseType.REFUND_UNSHIPPED
     quality = (ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM)
@@ -190,7 +190,7 @@ def contexts(policy: Policy, lang: str, base: dict | None = None) -> Callable[[F
             **base,
             "verdict": {
                 "decision": decision._name_,
-                "label": labels[decision] if decision in labels else ENGLISH_DECISION[decision],
+                "label": labels[decision],
                 "amount": verdict.amount,
                 "percent": verdict.percent,
                 "deadline": verdict.deadline,
