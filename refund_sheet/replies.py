@@ -239,13 +239,14 @@ def reaches(env: SandboxedEnvironment, source: str) -> set[str] | None:
     return meta.find_undeclared_variables(tree)
 
 
-def _caller(template: jinja2.Template, names: dict) -> Callable[[dict], str]:
+def _caller(template: jinja2.Template, names: dict, located: bool = True) -> Callable[[dict], str]:
     """``template.render`` without its two copies of the values per call (``dict(values)``, then the globals and
     the values into one dict) nor its look-up of the globals through a ChainMap. The values come with the
     template's globals (range, dict, namespace, lipsum, cycler, joiner) already first in them, as ``render`` puts
     them (``contexts(..., base=names)``); the context is the one ``render`` makes (same class, name, blocks and
     global names; the sandbox is in the compiled code and the environment, both the same), over a dict made for
-    this row alone. An error is re-raised as ``render`` does it, with the template's own lines in the traceback."""
+    this row alone. An error is re-raised as ``render`` does it, with the template's own lines in the traceback;
+    ``located=False``: as it is (half an error reply's time), where the error is not reported but rendered again."""
     if dict(template.globals) != names:
         raise ValueError(f"{template.name}: a template with globals of its own")  # make_renderer gives none any
     env = template.environment
@@ -257,7 +258,10 @@ def _caller(template: jinja2.Template, names: dict) -> Callable[[dict], str]:
         except Exception:
             env.handle_exception()
 
-    return call
+    def bare(values: dict) -> str:
+        return concat(root(new(env, values, name, blocks, globals=names)))
+
+    return call if located else bare
 
 
 def _error_reply(error: Exception, name: str) -> str:
@@ -295,7 +299,7 @@ def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str
                 pass  # a partial's mistake: the original reports it, row by row
     shared = dict(env.globals)
     values_of = contexts(policy, lang, shared)
-    quick = {name: _caller(template, shared) for name, template in fast.items()}
+    quick = {name: _caller(template, shared, located=False) for name, template in fast.items()}
     plain = {name: _caller(template, shared) for name, template in compiled.items()}
     files = {d: template_name(d) for d in Decision}
     missing: dict[str, str] = {}  # the reply for a template that is not there, by name
