@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 
 import jinja2
-from jinja2 import nodes
+from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from .engine import Decision, Facts, Policy, Sla, Verdict
@@ -152,44 +154,123 @@ def _goods(category: str) -> str:
 
 def context(facts: Facts, verdict: Verdict, policy: Policy, lang: str) -> dict:
     """Everything a template may use. Customer text is passed as plain strings and never rendered itself."""
-    category = policy.category(facts.category)
-    case = {name: getattr(facts, name) for name in CASE_FIELDS}  # shallow: asdict's deep copy costs more than the render
-    case["type"] = facts.type.value if facts.type else ""
-    case["override"] = facts.override.value if facts.override else ""
+    return contexts(policy, lang)(facts, verdict, False)
+
+
+def contexts(policy: Policy, lang: str, base: dict | None = None) -> Callable[[Facts, Verdict, bool], dict]:
+    """``context`` for one run: what depends only on the policy, the language, the decision or the 类目 text is
+    worked out once, and each row's values are one dict (``base``, the template globals, first). Only immutable
+    values are shared between rows (str, bool, None); the dicts and the risks list, which a template may change,
+    are made anew per row. ``.name``/``.value`` of an enum are read as ``_name_``/``_value_``: the same strings
+    without the enum property's Python-level ``__get__``. ``lean``: without ``case``, for a template that cannot
+    reach it (``reaches``); building it is a third of the values' time."""
+    base = base or {}
+    english = lang == "en"
+    read = attrgetter(*CASE_FIELDS)
     p = policy.params
-    return {
-        "case": case,
-        "verdict": {
-            "decision": verdict.decision.name,
-            "label": verdict.decision.value if lang != "en" else ENGLISH_DECISION[verdict.decision],
-            "amount": verdict.amount,
-            "percent": verdict.percent,
-            "deadline": verdict.deadline,
-            "payer": verdict.payer.name if verdict.payer else "NONE",
-            "explanation": verdict.explanation,
-            "rule_id": verdict.rule_id,
-            "group": verdict.group.name if verdict.group else "OTHER",
-            "reason": verdict.reason or facts.reason or "",
-            "unopened_only": verdict.unopened_only,
-            "window_end": verdict.window_end,
-            "risks": list(verdict.risks),
-        },
-        "buyer": facts.buyer or ("亲" if lang != "en" else "there"),
-        "product": facts.product or "",
-        "category": category.name if category else (facts.category or ""),
-        # 定制类商品, but 虚拟商品 (not 虚拟商品类商品)
-        "goods": _goods(category.name if category else (facts.category or "")),
-        # the time to promise an answer by; never one already past (an overdue case says "as soon as possible"),
-        # never the buyer's own deadline (等待买家: the case waits on the buyer)
-        "reply_by": verdict.deadline if verdict.sla is not Sla.OVERDUE and verdict.sla is not Sla.WAITING else None,
-        "category_ok": category.supports_no_reason if category else None,
-        "unshipped": facts.type is CaseType.REFUND_UNSHIPPED,
-        "quality": verdict.group in (ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM),
-        "shop": p.shop_name,
-        "signature": p.signature,
-        "return_address": p.return_address,
-        "lang": lang,
-    }
+    shop, signature, return_address = p.shop_name, p.signature, p.return_address
+    nobody = "there" if english else "亲"
+    labels = ENGLISH_DECISION if english else {d: d._value_ for d in Decision}
+    categories: dict[str | None, tuple[str, str, bool | None]] = {}
+    overdue, waiting, unshipped = Sla.OVERDUE, Sla.WAITING, CaseType.REFUND_UNSHIPPED
+    quality = (ReasonGroup.QUALITY, ReasonGroup.WRONG_ITEM)
+
+    def values(facts: Facts, verdict: Verdict, lean: bool) -> dict:
+        text = facts.category
+        try:
+            name, goods, category_ok = categories[text]
+        except KeyError:
+            category = policy.category(text)
+            name = category.name if category else (text or "")
+            goods = _goods(name)  # 定制类商品, but 虚拟商品 (not 虚拟商品类商品)
+            category_ok = category.supports_no_reason if category else None
+            categories[text] = name, goods, category_ok
+        decision, sla = verdict.decision, verdict.sla
+        row = {
+            **base,
+            "verdict": {
+                "decision": decision._name_,
+                "label": labels[decision],
+                "amount": verdict.amount,
+                "percent": verdict.percent,
+                "deadline": verdict.deadline,
+                "payer": verdict.payer._name_ if verdict.payer else "NONE",
+                "explanation": verdict.explanation,
+                "rule_id": verdict.rule_id,
+                "group": verdict.group._name_ if verdict.group else "OTHER",
+                "reason": verdict.reason or facts.reason or "",
+                "unopened_only": verdict.unopened_only,
+                "window_end": verdict.window_end,
+                "risks": list(verdict.risks),
+            },
+            "buyer": facts.buyer or nobody,
+            "product": facts.product or "",
+            "category": name,
+            "goods": goods,
+            # the time to promise an answer by; never one already past (an overdue case says "as soon as
+            # possible"), never the buyer's own deadline (等待买家: the case waits on the buyer)
+            "reply_by": verdict.deadline if sla is not overdue and sla is not waiting else None,
+            "category_ok": category_ok,
+            "unshipped": facts.type is unshipped,
+            "quality": verdict.group in quality,
+            "shop": shop,
+            "signature": signature,
+            "return_address": return_address,
+            "lang": lang,
+        }
+        if not lean:  # last: no template can list its context, so the order of the names in it shows nowhere
+            case = dict(zip(CASE_FIELDS, read(facts)))  # shallow: asdict's deep copy costs more than the render
+            case["type"] = facts.type._value_ if facts.type else ""
+            case["override"] = facts.override._value_ if facts.override else ""
+            row["case"] = case
+        return row
+
+    return values
+
+
+def reaches(env: SandboxedEnvironment, source: str) -> set[str] | None:
+    """The names a template can look up in its context, or None when that is not known from its own source: it
+    loads another template (include, import, extends), which sees the same context. A template has no other way
+    to the context: no global, filter or test given to it reads the context's names (the built-in filters that
+    take the context only call other filters and tests with it), and ``self`` gives blocks of the same source."""
+    tree = env.parse(source)
+    if next(tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)), None) is not None:
+        return None
+    return meta.find_undeclared_variables(tree)
+
+
+def _caller(template: jinja2.Template, names: dict, located: bool = True) -> Callable[[dict], str]:
+    """``template.render`` without its two copies of the values per call (``dict(values)``, then the globals and
+    the values into one dict) nor its look-up of the globals through a ChainMap. The values come with the
+    template's globals (range, dict, namespace, lipsum, cycler, joiner) already first in them, as ``render`` puts
+    them (``contexts(..., base=names)``); the context is the one ``render`` makes (same class, name, blocks and
+    global names; the sandbox is in the compiled code and the environment, both the same), over a dict made for
+    this row alone. An error is re-raised as ``render`` does it, with the template's own lines in the traceback;
+    ``located=False``: as it is (half an error reply's time), where the error is not reported but rendered again."""
+    if dict(template.globals) != names:
+        raise ValueError(f"{template.name}: a template with globals of its own")  # make_renderer gives none any
+    env = template.environment
+    new, root, name, blocks, concat = env.context_class, template.root_render_func, template.name, template.blocks, env.concat
+
+    def call(values: dict) -> str:
+        try:
+            return concat(root(new(env, values, name, blocks, globals=names)))
+        except Exception:
+            env.handle_exception()
+
+    def bare(values: dict) -> str:
+        return concat(root(new(env, values, name, blocks, globals=names)))
+
+    return call if located else bare
+
+
+def _error_reply(error: Exception, name: str) -> str:
+    """The reply that stands for a template that failed: ``【回复未生成】file line: reason``."""
+    if isinstance(error, jinja2.UndefinedError):
+        return f"{ERROR_MARK}{_located(error, name)}：缺少变量（{error.message}）"
+    if isinstance(error, jinja2.exceptions.SecurityError):
+        return f"{ERROR_MARK}{_located(error, name)}：模板访问被禁止（{error}）"
+    return f"{ERROR_MARK}{_located(error, name)}：{type(error).__name__}: {error}"  # a merchant's template may fail in any way
 
 
 def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str | None = None):
@@ -204,38 +285,56 @@ def make_renderer(policy: Policy, lang: str | None = None, templates: Path | str
     names = {template_name(d) for d in Decision if d not in (Decision.DONE,)}
     names |= {rule.template if rule.template.endswith(SUFFIX) else rule.template + SUFFIX for rule in policy.rules if rule.template}
     compiled = load_templates(env, names)
+    lean = set()  # the fast templates that never use ``case``: their values are built without it
     fast = {}  # each template with its partials inlined, where that renders the same; errors are located by the original
     for name in compiled:
         source = inlined(env, name)
         if source is not None:
             try:
                 fast[name] = env.from_string(source)
+                names_used = reaches(env, source)
+                if names_used is not None and "case" not in names_used:
+                    lean.add(name)
             except jinja2.TemplateSyntaxError:
                 pass  # a partial's mistake: the original reports it, row by row
+    shared = dict(env.globals)
+    values_of = contexts(policy, lang, shared)
+    quick = {name: _caller(template, shared, located=False) for name, template in fast.items()}
+    plain = {name: _caller(template, shared) for name, template in compiled.items()}
+    files = {d: template_name(d) for d in Decision}
+    missing: dict[str, str] = {}  # the reply for a template that is not there, by name
 
     def render(facts: Facts, verdict: Verdict) -> str:
-        name = verdict.template or template_name(verdict.decision)
-        if not name.endswith(SUFFIX):
-            name += SUFFIX
-        values = context(facts, verdict, policy, lang)
-        text = None
-        if name in fast:
+        own = verdict.template
+        name = (own if own.endswith(SUFFIX) else own + SUFFIX) if own else files[verdict.decision]
+        values = values_of(facts, verdict, name in lean)
+        call = quick.get(name)
+        if call is not None:
             try:
-                text = fast[name].render(values)
-            except Exception:
-                pass  # rendered again from the original below, so the error names the file and line it is in
+                text = call(values)
+            except Exception:  # rendered again from the original below, so the error names its file and line; from
+                values = values_of(facts, verdict, False)  # fresh values: the failed render may have changed these
+            else:
+                return clean(text)
+        if name not in plain:  # a closed case's done.j2, say: the KeyError a look-up in plain raises, once per name
+            if name not in missing:
+                missing[name] = _error_reply(KeyError(name), name)
+            return missing[name]
         try:
-            if text is None:
-                text = compiled[name].render(values)
-        except jinja2.UndefinedError as error:
-            return f"{ERROR_MARK}{_located(error, name)}：缺少变量（{error.message}）"
-        except jinja2.exceptions.SecurityError as error:
-            return f"{ERROR_MARK}{_located(error, name)}：模板访问被禁止（{error}）"
-        except Exception as error:  # a merchant's template may fail in any way; the batch goes on
-            return f"{ERROR_MARK}{_located(error, name)}：{type(error).__name__}: {error}"
-        return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
+            text = plain[name](values)
+        except Exception as error:
+            return _error_reply(error, name)
+        return clean(text)
 
     return render
+
+
+def clean(text: str) -> str:
+    """A reply without blank lines, trailing spaces, or space before its first line: what
+    ``"\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())`` gives, without a Python
+    generator. A line is blank after rstrip() exactly when strip() empties it, and every line break splitlines()
+    knows is whitespace to strip(), so stripping the text's end first changes nothing the rest keeps."""
+    return "\n".join(filter(None, map(str.rstrip, text.lstrip().splitlines())))
 
 
 def check_templates(folder: Path | str | None, policy: Policy | None = None) -> tuple[list[str], int]:
