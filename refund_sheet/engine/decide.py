@@ -54,32 +54,39 @@ def risks_of_all(all_facts: Sequence[Facts], policy: Policy) -> list[tuple[str, 
         times.sort()
     repeated_ids = _repeated_ids(all_facts)
     repeat, repeat_n, high_value = _days(p.repeat_days), p.repeat_n, p.high_value
+    # The flags' words, read once: an Enum member's ``.value`` is a Python-level property in 3.11
+    repeat_words = f"{Risk.REPEAT_BUYER._value_}：该买家{p.repeat_days}天内第"
+    high_words, over_words = f"{Risk.HIGH_VALUE._value_}：申请 ", f"{Risk.OVER_REQUEST._value_}：申请 "
+    duplicate_words, platform_words = f"{Risk.DUPLICATE._value_}：同订单同商品另有未完结售后 ", f"{Risk.PLATFORM_FLAG._value_}：平台标记退货异常"
+    high_text = yuan(high_value)
     flags: list[tuple[str, ...]] = []
     for f, buyer, item in zip(all_facts, buyers, items):
         if f.closed or f.override is DONE:
             flags.append(())
             continue
         found: list[str] = []
-        if buyer in buyer_times and f.requested_at is not None:
+        requested_at = f.requested_at
+        if buyer in buyer_times and requested_at is not None:
             times = buyer_times[buyer]
-            count = bisect_right(times, f.requested_at) - bisect_left(times, f.requested_at - repeat)
+            count = bisect_right(times, requested_at) - bisect_left(times, requested_at - repeat)
             if count >= repeat_n:
-                found.append(f"{Risk.REPEAT_BUYER.value}：该买家{p.repeat_days}天内第{count}次申请售后")
+                found.append(f"{repeat_words}{count}次申请售后")
         requested = f.requested
         if requested is not None:
             if requested >= high_value:
-                found.append(f"{Risk.HIGH_VALUE.value}：申请 {yuan(requested)} ≥ {yuan(high_value)}")
-            if f.paid is not None and requested > f.paid + f.shipping_fee:
-                found.append(f"{Risk.OVER_REQUEST.value}：申请 {yuan(requested)} 超过实付加运费 {yuan(f.paid + f.shipping_fee)}")
+                found.append(f"{high_words}{yuan(requested)} ≥ {high_text}")
+            paid = f.paid
+            if paid is not None and requested > paid + f.shipping_fee:
+                found.append(f"{over_words}{yuan(requested)} 超过实付加运费 {yuan(paid + f.shipping_fee)}")
         if item in open_by_item:
             others = [c for c in open_by_item[item] if c != f.case_id]
             if others:
-                found.append(f"{Risk.DUPLICATE.value}：同订单同商品另有未完结售后 {'、'.join(others[:3])}")
+                found.append(f"{duplicate_words}{'、'.join(others[:3])}")
         if repeated_ids and f.case_id in repeated_ids:
             others = [str(r) for r in repeated_ids[f.case_id] if r != f.loc.row]
             found.append(f"{ID_REPEAT}第 {'、'.join(others[:5])}{' 等' if len(others) > 5 else ''} 行")
         if f.platform_risk:
-            found.append(f"{Risk.PLATFORM_FLAG.value}：平台标记退货异常")
+            found.append(platform_words)
         flags.append(tuple(found) if found else ())
     return flags
 

@@ -210,7 +210,7 @@ class _Column:
                 values = dict(zip(keys, cells))
             else:
                 keys = values = cells  # type: ignore[assignment]
-            new = dict.fromkeys(keys).keys() - memo.keys()
+            new = [key for key in dict.fromkeys(keys) if key not in memo]  # not keys() - keys(): that walks the memo
         except TypeError:  # an unhashable value (a list, Decimal("sNaN")): no memo for this batch
             self.failures = True
             return [None if value is None else self._one(value) for value in cells]
