@@ -377,11 +377,12 @@ class SheetWriter:
         # the bulk's columns in order: (column, key, number format, b'<c r="W')
         places = sorted(edit.bulk.places, key=lambda place: place[1]) if edit.bulk is not None else []
         self.places = tuple((column, key, fmt, b'<c r="' + column_letter(column).encode()) for key, column, fmt in places)
-        self.plans: dict[tuple[bytes, ...], tuple[int, int, tuple[tuple[int, int], ...]] | None] = {}
+        self.plans: dict[tuple[bytes, ...], tuple[int, int, tuple[tuple[int, int, str, bytes], ...]] | None] = {}
         self.old_styles: dict[bytes, int] = {}  # an old cell's start tag (after its reference) → its style
-        # output cells made once for the values that repeat: (place, old start tag, value) → the cell after its
-        # reference; per place, whether its values repeat enough to be worth it, and how many cells were made
-        self.cells_made: dict[tuple, bytes] = {}
+        self.style_attrs: dict[tuple, bytes] = {}  # (place, old start tag, kind of value) → b' s="N"' or b""
+        # output cells made once for the values that repeat: per place, (old start tag, value) → the cell after
+        # its reference; per place, whether its values repeat enough to be worth it, and how many cells were made
+        self.made_by: list[dict[tuple, bytes]] = [{} for _ in self.places]
         self.remembered = [True] * len(self.places)
         self.made_count = [0] * len(self.places)
         rows = edit.bulk.by_row if edit.bulk is not None else {}
@@ -571,8 +572,7 @@ class SheetWriter:
         general way, ``_row``)."""
         if not xml.endswith(b"</row>"):
             return None
-        body = xml[:-6]
-        cells = body.split(b'<c r="')
+        cells = xml[:-6].split(b'<c r="')
         count = len(cells) - 1
         digits = b"%d" % number
         parts = list(map(_partition, cells[1:], _QUOTES))
@@ -590,50 +590,83 @@ class SheetWriter:
         if b"<c" in b"".join(touched) or not all(map(_endswith, touched, _GT)):
             return None  # a cell without its reference first (or rich text) there, or white space between cells
         out = [_CELL_START.join(cells[:a])]
-        places, cells_made, remembered = self.places, self.cells_made, self.remembered
-        for old, j in ops:
+        append = out.append
+        made_by, remembered = self.made_by, self.remembered
+        for old, j, key, start in ops:
             if j < 0:
-                out.append(_CELL_START + cells[old])
+                append(_CELL_START + cells[old])
                 continue
-            key = places[j][1]
             value = values.get(key, _NO_PLAN)
             if value is _NO_PLAN:  # the bulk does not write this column in this row
                 if old:
-                    out.append(_CELL_START + cells[old])
+                    append(_CELL_START + cells[old])
                 continue
             if old:
                 rest = parts[old - 1][2]
                 tag: bytes | None = rest[: rest.find(b">")]
             else:
                 tag = None
-            kind = type(value)
-            if remembered[j] and (
-                kind is str or value is None or (kind is datetime and value.tzinfo is None)  # type: ignore[attr-defined]
-            ):  # a value that may repeat in this column (a decision, a status, the check time): its cell made once
-                made_key = (j, tag, value)
-                made = cells_made.get(made_key)
-                if made is None:
+            if remembered[j]:
+                kind = type(value)
+                if kind is str or value is None or (kind is datetime and value.tzinfo is None):  # type: ignore[attr-defined]
+                    # a value that may repeat in this column (a decision, a status, the check time): made once
+                    made = made_by[j].get((tag, value))
+                    if made is None:
+                        made = self._remember(j, tag, value, number)
+                else:
                     made = self._made(j, tag, value)
-                    if not (kind is str and len(value) > 64):  # type: ignore[arg-type]  # a long text is met once
-                        if len(cells_made) > 100_000:
-                            cells_made.clear()
-                        cells_made[made_key] = made
-                        self.made_count[j] += 1
-                        if self.made_count[j] > 2_000 and self.made_count[j] * 2 > number - self.first_bulk_row:
-                            remembered[j] = False  # its values hardly repeat (a deadline to the second)
             else:
                 made = self._made(j, tag, value)
             if made:
-                out.append(places[j][3] + digits + made)
+                append(start)
+                append(digits)
+                append(made)
         if b <= count:
-            out.append(_CELL_START + _CELL_START.join(cells[b:]))
-        out.append(b"</row>")
+            append(_CELL_START + _CELL_START.join(cells[b:]))
+        append(b"</row>")
         return b"".join(out)
+
+    def _remember(self, j: int, tag: bytes | None, value: object, number: int) -> bytes:
+        """``_made``, kept for the next row with the same old start tag and value in place ``j``; a place whose
+        values hardly repeat (a deadline to the second) stops being remembered."""
+        made = self._made(j, tag, value)
+        if isinstance(value, str) and len(value) > 64:  # a long text is met once
+            return made
+        cells = self.made_by[j]
+        if len(cells) > 100_000 // max(1, len(self.places)):
+            cells.clear()
+        cells[tag, value] = made
+        self.made_count[j] += 1
+        if self.made_count[j] > 2_000 and self.made_count[j] * 2 > number - self.first_bulk_row:
+            self.remembered[j] = False
+        return made
 
     def _made(self, j: int, tag: bytes | None, value: object) -> bytes:
         """The output cell of place ``j`` after its reference (``"`` and on; b"" for no cell), over an old cell
         whose start tag after its reference is ``tag`` (None for no old cell): the old cell's style, with the
-        place's number format when the value needs it."""
+        place's number format when the value needs it. The usual values (text, money, a time) are made here from
+        the style attribute worked out once per (place, old tag, kind of value); the rest by ``cell_tail``."""
+        kind = type(value)
+        key = (j, tag, kind)
+        attr = self.style_attrs.get(key)
+        if attr is None:
+            style = self._style(j, tag, value)
+            attr = self.style_attrs[key] = b' s="%d"' % style if style else b""
+        if kind is str:
+            if value:
+                return b'"' + attr + b' t="inlineStr"><is>' + text_xml(value) + b"</is></c>"  # type: ignore[arg-type]
+            return b'"' + attr + b"/>" if attr else b""
+        if value is None:
+            return b'"' + attr + b"/>" if attr else b""
+        if kind is Decimal or kind is int:
+            return b'"%s><v>%s</v></c>' % (attr, str(value).encode())
+        if kind is datetime:
+            return b'"%s><v>%s</v></c>' % (attr, repr(serial(value, self.date1904)).encode())  # type: ignore[arg-type]
+        tail = cell_tail(self._style(j, tag, value), value, self.date1904)
+        return b'"' + tail if tail else b""
+
+    def _style(self, j: int, tag: bytes | None, value: object) -> int:
+        """The style of place ``j``'s cell over an old cell whose start tag is ``tag`` (``_made``)."""
         column, _, fmt, _ = self.places[j]
         if tag is not None:
             style = self.old_styles.get(tag)
@@ -645,13 +678,13 @@ class SheetWriter:
         kind = type(value)
         if fmt is not None and value is not None and (kind in TYPED or (kind is str and fmt == "@")):
             style = self.styles.with_format(style, fmt)
-        tail = cell_tail(style, value, self.date1904)
-        return b'"' + tail if tail else b""
+        return style
 
-    def _plan(self, letters: tuple[bytes, ...]) -> tuple[int, int, tuple[tuple[int, int], ...]] | None:
+    def _plan(self, letters: tuple[bytes, ...]) -> tuple[int, int, tuple[tuple[int, int, str, bytes], ...]] | None:
         """How a row whose cells are in ``letters``' columns takes the bulk's cells: the cells before piece
-        ``a`` and from piece ``b`` on are copied; in between, (old piece or 0, place or -1) in column order: an
-        old cell kept (-1), an output cell replacing an old one, or an output cell added (old 0)."""
+        ``a`` and from piece ``b`` on are copied; in between, (old piece or 0, place or -1, the place's key and
+        its cells' start ``<c r="W``) in column order: an old cell kept (-1), an output cell replacing an old
+        one, or an output cell added (old 0)."""
         if not all(1 <= len(item) <= 3 and item.isalpha() and item.isupper() for item in letters):
             return None
         columns = [column_of(item) for item in letters]
@@ -674,7 +707,8 @@ class SheetWriter:
             else:
                 ops.append((0, j))
                 j += 1
-        return a, b, tuple(ops)
+        places = self.places
+        return a, b, tuple((old, j, places[j][1], places[j][3]) if j >= 0 else (old, j, "", b"") for old, j in ops)
 
 
 _CELL_START = b'<c r="'
