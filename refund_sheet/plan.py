@@ -288,6 +288,7 @@ class Judging:
     then holds the run's (the calendar's unknown years).
     """
 
+    @without_gc_pauses  # a million facts: none of them makes a cycle
     def __init__(
         self,
         headers: Sequence[object],
@@ -396,7 +397,7 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     fingerprint: str = ""
-    _waiting: list[int] = field(default_factory=lambda: [0, 0], repr=False)  # cases waiting for 类目, for 签收时间
+    _waiting: list[int] = field(default_factory=lambda: [0, 0], init=False, repr=False, compare=False)  # 类目, 签收时间
 
     def add(self, verdict: Verdict) -> None:
         """Count one case's verdict."""
@@ -414,12 +415,6 @@ class Tally:
     def finish(self, warnings: Iterable[str]) -> None:
         """The run's warnings, and what the cases counted wait on (issue 15)."""
         self.warnings = list(warnings) + waiting_lines_of(*self._waiting)
-
-    def count(self, evaluation: Evaluation) -> None:
-        """The counts of an evaluation."""
-        for verdict in evaluation.verdicts:
-            self.add(verdict)
-        self.finish(evaluation.warnings)
 
     def kinds(self) -> str:
         """Decisions by kind, the most frequent first: ``退货退款 3，信息不全 1``."""
@@ -579,8 +574,9 @@ def plan_check(
     One pass: each case is judged, counted for 统计 and the summary, and its outputs made and compared with the
     cells, then let go; only the rows to write are kept."""
     policy, now = book.policy, book.now
-    judging = Judging.of_register(register, policy, now, progress)  # a selected row is judged among all the others:
-    columns, new_headers = output_columns(register)  # a repeated 售后单号 stays one
+    # every case is judged, a selected row among all the others (a repeated 售后单号 stays one)
+    judging = Judging.of_register(register, policy, now, progress)
+    columns, new_headers = output_columns(register)
     wanted = None if keys is None else set(keys)
     updates = Updates()
     tally = Tally(fingerprint=policy.fingerprint)

@@ -33,7 +33,7 @@ class CheckResult(Tally):
 
     @classmethod
     def of(cls, tally: Tally, path: Path, out: Path) -> CheckResult:
-        return cls(path=path, out=out, **{f.name: getattr(tally, f.name) for f in fields(Tally)})
+        return cls(path=path, out=out, **{f.name: getattr(tally, f.name) for f in fields(Tally) if f.init})
 
     def summary(self) -> str:
         """A few lines for the terminal: rows, decisions by kind, overdue, errors, where it was saved."""

@@ -91,7 +91,7 @@ class Kpis:
 
 @dataclass(frozen=True)
 class Dashboard:
-    """Everything 统计 and ``report`` show; built by ``compute``."""
+    """Everything 统计 and ``report`` show; built by ``Tallies.dashboard``."""
 
     now: datetime | None
     kpis: Kpis
@@ -120,7 +120,7 @@ def compute(
         facts, verdicts: one per case, in the same order.
         now: the time of the check; open cases' waiting hours are measured to it.
         orders: the (商品或周, 订单数) lines of the 订单数 table, as typed (``order_lines`` of 统计's values).
-        amounts: the 退款金额 already in the sheet per case (closed cases keep it); ``register_extras`` reads it.
+        amounts: the 退款金额 already in the sheet per case (closed cases keep it); ``extras_of`` reads it.
         answered: per case, when the merchant answered, if the register has such a column.
     """
     tallies = Tallies(now)
@@ -145,13 +145,14 @@ class _Sum:
 
 class Tallies:
     """The dashboard's figures, gathered one case at a time (a run judges a big register case by case and keeps
-    none of them). Cases alike in everything the dashboard groups or counts by (decision, 时效状态, reason,
+    no record of each). Cases alike in everything the dashboard groups or counts by (decision, 时效状态, reason,
     category, product, day of 申请时间) share one running line of counts and sums; ``dashboard`` adds the lines up
-    by group."""
+    by group. The hours to answer and the open cases' ages are kept one float each (8 bytes a case), so their
+    averages add up in case order to the very float a list of the cases gives."""
 
     def __init__(self, now: datetime | None = None) -> None:
         self.now = now
-        self.hours: list[float] = []  # kept in case order: the averages add them up as before, to the same float
+        self.hours: list[float] = []  # in case order
         self.waiting: list[float] = []
         # (decision, sla, reason, category, product, day) → [cases, requested, pending, refunded, by the platform]
         self.lines: dict[tuple, list] = {}
@@ -354,7 +355,7 @@ def _order_count(value: object) -> int | None:
     return int(number) if number == number.to_integral_value() and number > 0 else None
 
 
-def _order_lines(orders: Iterable[tuple[object, object]], tallies: _Sums) -> tuple[OrderLine, ...]:
+def _order_lines(orders: Iterable[tuple[object, object]], sums: _Sums) -> tuple[OrderLine, ...]:
     """Each line of the 订单数 table with its case count and rate; a line that cannot be read says why."""
     lines = []
     for key, count in orders:
@@ -372,12 +373,12 @@ def _order_lines(orders: Iterable[tuple[object, object]], tallies: _Sums) -> tup
             lines.append(OrderLine(key, count, "", problem=f"订单数“{'' if count is None else count}”不是正整数"))
             continue
         if kind == "total":
-            hits = tallies.n
+            hits = sums.n
         elif kind == "week":
             assert isinstance(target, date)
-            hits = tallies.cases_of_week(target)
+            hits = sums.cases_of_week(target)
         else:
-            hits = tallies.cases_of_product(str(target))
+            hits = sums.cases_of_product(str(target))
         lines.append(OrderLine(key, count, kind, hits, round(hits / orders_n, 4)))
     return tuple(lines)
 
@@ -395,16 +396,6 @@ def _overall_rate(lines: tuple[OrderLine, ...]) -> float | None:
             orders = sum(_order_count(line.orders) or 0 for line in chosen)
             return round(sum(line.cases or 0 for line in chosen) / orders, 4) if orders else None
     return None
-
-
-def register_extras(
-    headers: Sequence[object], rows: Sequence[tuple[int, Sequence[object]]], tz: str = "Asia/Shanghai"
-) -> tuple[list[Decimal | None], list[datetime | None]]:
-    """Per row: the 退款金额 already in the sheet and, when the register has an answer-time column (处理时间,
-    商家处理时间, …), when the merchant answered (``extras_of`` for each row)."""
-    extras = extras_of(headers, tz)
-    pairs = [extras(values) for _, values in rows]
-    return [amount for amount, _ in pairs], [answer for _, answer in pairs]
 
 
 def extras_of(headers: Sequence[object], tz: str = "Asia/Shanghai") -> Callable[[Sequence[object]], Extras]:

@@ -135,7 +135,8 @@ def test_answer_hours_come_from_an_answer_time_column(tmp_path):
             row(售后单号="B2", 订单号="O2", 买家="乙", 处理时间="2026-11-18 10:00"),
             row(售后单号="B3", 订单号="O3", 买家="丙", 处理时间="不知道")]
     headers = list(rows[0])
-    amounts, answered = stats.register_extras(headers, [(n, [r[h] for h in headers]) for n, r in enumerate(rows, 2)])
+    extras = stats.extras_of(headers)
+    amounts, answered = zip(*(extras([r[h] for h in headers]) for r in rows))
     policy = default_policy()
     facts = facts_of(rows, policy)
     d = stats.compute(facts, judge_all(facts, policy, NOW), NOW, amounts=amounts, answered=answered)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -407,19 +407,8 @@ def judge_all(all_facts: Sequence[Facts], policy: Policy, now: datetime) -> list
     return judge_run(all_facts, Run(policy), now).verdicts
 
 
-def waiting_lines(verdicts: Iterable[Verdict]) -> list[str]:
-    """For the run's summary: how many cases wait for a 类目 (to fill once per product on 规则!商品) and how many
-    for a 签收时间 (which an order export gives), counted over the cases left 信息不全 for that fact alone."""
-    category = signed = 0
-    for v in verdicts:
-        waits = waits_for(v)
-        category += waits[0]
-        signed += waits[1]
-    return waiting_lines_of(category, signed)
-
-
 def waits_for(v: Verdict) -> tuple[bool, bool]:
-    """Whether a case is 信息不全 for want of its 类目, and for want of its 签收时间 (``waiting_lines``)."""
+    """Whether a case is 信息不全 for want of its 类目, and for want of its 签收时间 (``waiting_lines_of``)."""
     if v.decision is not Decision.INCOMPLETE or not v.problems:
         return False, False
     fields = {p.field for p in v.problems}
@@ -427,7 +416,9 @@ def waits_for(v: Verdict) -> tuple[bool, bool]:
 
 
 def waiting_lines_of(category: int, signed: int) -> list[str]:
-    """The summary's lines for ``category`` cases waiting for a 类目 and ``signed`` waiting for a 签收时间."""
+    """For the run's summary: ``category`` cases wait for a 类目 (to fill once per product on 规则!商品) and
+    ``signed`` for a 签收时间 (which an order export gives), counted over the cases left 信息不全 for that fact
+    alone (``waits_for``)."""
     lines = []
     if category:
         lines.append(f"{category} 个售后单等待填写类目：在 规则!商品 表为每个商品填写一次类目后重新检查")
