@@ -42,14 +42,16 @@ def risks_of_all(all_facts: Sequence[Facts], policy: Policy) -> list[tuple[str, 
     buyers = [names[f.buyer] if f.buyer and f.requested_at else None for f in all_facts]
     items = [(f.order_id, norm(f.sku or f.product or "")) if not f.closed and f.order_id and f.case_id else None for f in all_facts]
     # Most buyers ask once and most items have one case: only the others need their times and cases listed.
-    buyer_cases, item_cases = Counter(buyers), Counter(items)
+    repeaters = {buyer for buyer, n in Counter(buyers).items() if buyer is not None and n >= p.repeat_n}
+    shared = {item for item, n in Counter(items).items() if item is not None and n > 1}
     buyer_times: dict[str, list[datetime]] = defaultdict(list)
     open_by_item: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for f, buyer, item in zip(all_facts, buyers, items):
-        if buyer is not None and f.requested_at is not None and buyer_cases[buyer] >= p.repeat_n:
-            buyer_times[buyer].append(f.requested_at)
-        if item is not None and f.case_id is not None and item_cases[item] > 1:
-            open_by_item[item].append(f.case_id)
+    if repeaters or shared:
+        for f, buyer, item in zip(all_facts, buyers, items):
+            if buyer in repeaters and f.requested_at is not None:
+                buyer_times[buyer].append(f.requested_at)
+            if item in shared and f.case_id is not None:
+                open_by_item[item].append(f.case_id)
     for times in buyer_times.values():
         times.sort()
     repeated_ids = _repeated_ids(all_facts)
@@ -59,6 +61,8 @@ def risks_of_all(all_facts: Sequence[Facts], policy: Policy) -> list[tuple[str, 
     high_words, over_words = f"{Risk.HIGH_VALUE._value_}：申请 ", f"{Risk.OVER_REQUEST._value_}：申请 "
     duplicate_words, platform_words = f"{Risk.DUPLICATE._value_}：同订单同商品另有未完结售后 ", f"{Risk.PLATFORM_FLAG._value_}：平台标记退货异常"
     high_text = yuan(high_value)
+    repeat_texts: dict[int, str] = {}
+    singles: dict[str, tuple[str]] = {}
     flags: list[tuple[str, ...]] = []
     for f, buyer, item in zip(all_facts, buyers, items):
         if f.closed or f.override is DONE:
@@ -70,7 +74,10 @@ def risks_of_all(all_facts: Sequence[Facts], policy: Policy) -> list[tuple[str, 
             times = buyer_times[buyer]
             count = bisect_right(times, requested_at) - bisect_left(times, requested_at - repeat)
             if count >= repeat_n:
-                found.append(f"{repeat_words}{count}次申请售后")
+                text = repeat_texts.get(count)
+                if text is None:
+                    text = repeat_texts[count] = f"{repeat_words}{count}次申请售后"
+                found.append(text)
         requested = f.requested
         if requested is not None:
             if requested >= high_value:
@@ -87,7 +94,13 @@ def risks_of_all(all_facts: Sequence[Facts], policy: Policy) -> list[tuple[str, 
             found.append(f"{ID_REPEAT}第 {'、'.join(others[:5])}{' 等' if len(others) > 5 else ''} 行")
         if f.platform_risk:
             found.append(platform_words)
-        flags.append(tuple(found) if found else ())
+        if len(found) == 1:  # the usual flagged case: one flag, its tuple shared by every case with that flag
+            single = singles.get(found[0])
+            if single is None:
+                single = singles[found[0]] = (found[0],)
+            flags.append(single)
+        else:
+            flags.append(tuple(found) if found else ())
     return flags
 
 
