@@ -74,7 +74,7 @@ print(json.dumps({"imported": imported - start, "end": end - start, "saved": res
 """
 FULL_SHEET = 1_048_575
 FULL_SHEET_TARGET = (90.0, 2048.0)  # issue 12: a full sheet in ≤ 90 s and ≤ 2 GiB
-STAGES = ("打开", "读取", "生成回复", "写入", "保存")  # what service.check_file reports to its progress callback
+STAGES = ("打开", "读取", "核对风险", "生成回复", "写入", "保存")  # what service.check_file reports to its progress callback
 
 
 def child_env() -> dict[str, str]:

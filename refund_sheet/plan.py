@@ -303,6 +303,8 @@ class Judging:
         self.rows, self.now = rows, now
         reader = Reader(map_headers(list(headers)), letters or {}, sheet, self.run)
         facts = [f for part in in_parts(rows, progress, "读取") for f in reader.read_all(part)]
+        if progress is not None:  # seconds at a full sheet: the merchant sees what it is doing
+            progress(RISKS_STAGE, 0, None)
         self._risks = risks_of_all(facts, policy)
         self._facts: list[Facts | None] = [*facts]  # emptied as the cases are judged
         del facts
@@ -343,6 +345,7 @@ class Judging:
 
 
 SLICE = 4096  # facts let go together
+RISKS_STAGE = "核对风险"  # the cross-row risks, between reading the rows and judging them
 
 
 def row_outputs(facts: Facts, verdict: Verdict, now: datetime, renderer=None) -> dict[str, object]:

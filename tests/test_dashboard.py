@@ -283,7 +283,7 @@ def test_progress_is_reported_through_the_callback(tmp_path):
     seen = []
     service.check_file(path, now=NOW, progress=lambda stage, done, total: seen.append((stage, done, total)))
     stages = list(dict.fromkeys(stage for stage, _, _ in seen))
-    assert stages == ["打开", "读取", "生成回复", "写入", "保存"]
+    assert stages == ["打开", "读取", "核对风险", "生成回复", "写入", "保存"]
     assert seen[-3:] == [("生成回复", 5, 5), ("写入", 0, None), ("保存", 0, None)] and ("读取", 5, 5) in seen
 
 
