@@ -1291,7 +1291,7 @@ def read_register(
                 slow(number, piece[at:] + b"</row>")
                 continue
             getter, at_cell, digest_at, columns = shape
-            if number >= header_row:
+            if number >= header_row and columns[count - 1] > read.used_col:  # else no cell of it can be further right
                 last = count - 1
                 while last >= 0 and tails[last][-2:] == b"/>":
                     last -= 1
