@@ -31,6 +31,7 @@ import xlwings as xw
 
 from . import plan, replies, service, stats
 from .engine import Decision, Policy, default_policy
+from .engine.batching import without_gc_pauses
 from .engine.columns import OUTPUT_COLUMNS, cell_text, map_headers, missing_required
 from .engine.parse import parse_datetime
 from .engine.policy import policy_tables_from_grid
@@ -647,9 +648,8 @@ def judge_one(headers, row_values, rules, at, caller, *, reply: bool = False):
     renderer = replies.make_renderer(policy) if reply else None
     sheet, number = _where(caller)
     now = udf_now(at, policy) or service.now_in(policy.params.timezone)
-    evaluation = plan.Judging(headers, [(number, values)], sheet, policy, now).evaluation()
-    ((_, outputs),) = plan.outputs(evaluation, now, renderer)
-    return evaluation.verdicts[0], outputs
+    ((_, _, facts, verdict),) = plan.Judging(headers, [(number, values)], sheet, policy, now)
+    return verdict, plan.row_outputs(facts, verdict, now, renderer)
 
 
 def _flat(values) -> list[object]:
@@ -765,9 +765,11 @@ def REFUND_CHECK(table, rules=None, at=None, with_replies=False, caller=None):
             raise
         raise RefundSheetError(f"找不到售后登记表的表头：{error}") from None
     now = udf_now(at, policy) or service.now_in(policy.params.timezone)
-    evaluation = plan.Judging.of_register(register, policy, now).evaluation()
     columns, _ = plan.output_columns(register)
-    judged = dict(plan.outputs(evaluation, now, renderer))
+    judged = without_gc_pauses(dict)(  # a recalculation of thousands of rows: the records make no cycles
+        (number, plan.row_outputs(facts, verdict, now, renderer))
+        for number, _, facts, verdict in plan.Judging.of_register(register, policy, now)
+    )
     out = [[""] * len(plan.KEYS) for _ in range(register.header_row - 1)]
     out.append([c.header for c in OUTPUT_COLUMNS])
     for number in range(register.header_row + 1, len(grid) + 1):

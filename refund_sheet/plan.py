@@ -247,17 +247,6 @@ def output_columns(register: Register) -> tuple[dict[str, int], tuple[str, ...]]
 # ------------------------------------------------------------------------------------------------ judging
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """The result of judging one register: facts and verdicts in row order, and the run's warnings. The output
-    values come from ``outputs``, one row at a time."""
-
-    rows: tuple[int, ...]
-    facts: tuple[Facts, ...]
-    verdicts: tuple[Verdict, ...]
-    warnings: tuple[str, ...] = ()
-
-
 def output_values(verdict: Verdict, now: datetime) -> dict[str, object]:
     """The values of the output columns for one verdict (SPEC §2), keyed by canonical key."""
     # Enum members' _value_ is their value: ``.value`` is a property in Python 3.11, ten times slower, and this runs
@@ -336,13 +325,6 @@ class Judging:
     def warnings(self) -> tuple[str, ...]:
         return self.run.warnings()
 
-    def evaluation(self) -> Evaluation:
-        """Every case judged, each row's facts and verdict kept (a worksheet function's few rows; a check walks
-        the Judging instead and keeps none)."""
-        judged = without_gc_pauses(list)(self)
-        return Evaluation(tuple(j[0] for j in judged), tuple(j[2] for j in judged), tuple(j[3] for j in judged),
-                          self.warnings)
-
 
 SLICE = 4096  # facts let go together
 RISKS_STAGE = "核对风险"  # the cross-row risks, between reading the rows and judging them
@@ -355,16 +337,6 @@ def row_outputs(facts: Facts, verdict: Verdict, now: datetime, renderer=None) ->
     if renderer is not None and verdict.decision is not Decision.DONE:
         values["reply"] = cell_text(renderer(facts, verdict))
     return values
-
-
-def outputs(
-    evaluation: Evaluation, now: datetime, renderer=None, progress: Progress | None = None
-) -> Iterator[tuple[int, dict[str, object]]]:
-    """(sheet row, output values by key) of each row of an evaluation (``row_outputs``), one row at a time."""
-    facts, verdicts, rows = evaluation.facts, evaluation.verdicts, evaluation.rows
-    stage = "生成回复" if renderer is not None else "比较"
-    for i in ticking(range(len(rows)), progress, stage):
-        yield rows[i], row_outputs(facts[i], verdicts[i], now, renderer)
 
 
 def same_value(old: object, new: object) -> bool:

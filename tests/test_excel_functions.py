@@ -69,7 +69,7 @@ def test_a_bug_shows_as_a_short_text_not_a_traceback(monkeypatch):
     def broken(*args, **kwargs):
         raise KeyError("oops")
 
-    monkeypatch.setattr(plan.Judging, "evaluation", broken)
+    monkeypatch.setattr(plan, "row_outputs", broken)
     assert excel.REFUND_DECISION(HEADERS, values(), None, AT) == "#错误: KeyError: 'oops'"
 
 

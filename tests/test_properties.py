@@ -199,7 +199,7 @@ def test_closed_and_overridden_rows_are_never_changed_beyond_their_decision(rows
     planned = plan_check(register, Book(POLICY, NOW, NOW, "t.xlsx"), renderer=RENDER["zh-CN"])
     assert all(planned.columns[k] > len(HEADERS) for k in OUTPUT_KEYS)  # inputs never outputs
     changes = dict(planned.updates)
-    for number, ((_changes, _status, override), verdict) in enumerate(zip(rows, Judging.of_register(register, POLICY, NOW).evaluation().verdicts), start=2):
+    for number, ((_changes, _status, override), verdict) in enumerate(zip(rows, (v for *_, v in Judging.of_register(register, POLICY, NOW))), start=2):
         new = changes.get(number, {})
         values = {k: new[k] if k in new else register.old(number, planned.columns[k]) for k in OUTPUT_KEYS}
         if verdict.decision is Decision.DONE:

@@ -4,6 +4,7 @@ the calendar warnings it finds live in a ``Run`` of its own and come back as val
 import dataclasses
 import pickle
 from datetime import datetime
+from typing import NamedTuple
 
 import pytest
 from conftest import NOW, facts_of, row
@@ -37,10 +38,16 @@ REGISTER = [
 UNKNOWN_YEAR = dict(UNKNOWN_YEAR, 售后单号="AS13")
 
 
+class Evaluated(NamedTuple):
+    judged: list  # (sheet row, values, facts, verdict) of each case
+    warnings: tuple[str, ...]
+
+
 def evaluate(rows, policy, now=NOW):
     headers = list(dict.fromkeys(h for r in rows for h in r))
-    return plan.Judging(headers, [(n, [r.get(h) for h in headers]) for n, r in enumerate(rows, start=2)],
-                        "退款登记", policy, now).evaluation()
+    judging = plan.Judging(headers, [(n, [r.get(h) for h in headers]) for n, r in enumerate(rows, start=2)],
+                           "退款登记", policy, now)
+    return Evaluated(list(judging), judging.warnings)
 
 
 def test_the_compiled_policy_is_frozen_and_holds_nothing_mutable():
