@@ -284,20 +284,25 @@ def cell_xml(ref: bytes, style: int, value: object, date1904: bool = False) -> b
 def cell_tail(style: int, value: object, date1904: bool = False) -> bytes:
     """``cell_xml`` without its start ``<c r="REF"`` (b"" when there is no cell to write): the writer puts a row's
     cells together from these."""
-    s = b' s="%d"' % style if style else b""
+    return styled_tail(b' s="%d"' % style if style else b"", value, date1904)
+
+
+def styled_tail(s: bytes, value: object, date1904: bool = False) -> bytes:
+    """``cell_tail`` given the cell's style attribute (``b' s="N"'``, or b"" for style 0) rather than its style:
+    the writer works an output column's attribute out once."""
     kind = type(value)
     if kind is str:
         if not value:
-            return s + b"/>" if style else b""
+            return s + b"/>" if s else b""
         return s + b' t="inlineStr"><is>' + text_xml(value) + b"</is></c>"  # type: ignore[arg-type]  # kind is str
     if value is None:
-        return s + b"/>" if style else b""
+        return s + b"/>" if s else b""
     if kind is Decimal or kind is int:
         return b"%s><v>%s</v></c>" % (s, str(value).encode())
     if kind is Formula and isinstance(value, Formula):  # the second test only tells mypy what the first did
         return b"%s><f>%s</f></c>" % (s, escape(value).encode())
     if isinstance(value, str):  # a str subclass
-        return cell_tail(style, str(value), date1904)
+        return styled_tail(s, str(value), date1904)
     if isinstance(value, bool):
         return b'%s t="b"><v>%d</v></c>' % (s, value)
     if isinstance(value, (datetime, date, time)):
@@ -644,25 +649,14 @@ class SheetWriter:
     def _made(self, j: int, tag: bytes | None, value: object) -> bytes:
         """The output cell of place ``j`` after its reference (``"`` and on; b"" for no cell), over an old cell
         whose start tag after its reference is ``tag`` (None for no old cell): the old cell's style, with the
-        place's number format when the value needs it. The usual values (text, money, a time) are made here from
-        the style attribute worked out once per (place, old tag, kind of value); the rest by ``cell_tail``."""
-        kind = type(value)
-        key = (j, tag, kind)
+        place's number format when the value needs it: the style attribute is worked out once per (place, old
+        tag, kind of value)."""
+        key = (j, tag, type(value))
         attr = self.style_attrs.get(key)
         if attr is None:
             style = self._style(j, tag, value)
             attr = self.style_attrs[key] = b' s="%d"' % style if style else b""
-        if kind is str:
-            if value:
-                return b'"' + attr + b' t="inlineStr"><is>' + text_xml(value) + b"</is></c>"  # type: ignore[arg-type]
-            return b'"' + attr + b"/>" if attr else b""
-        if value is None:
-            return b'"' + attr + b"/>" if attr else b""
-        if kind is Decimal or kind is int:
-            return b'"%s><v>%s</v></c>' % (attr, str(value).encode())
-        if kind is datetime:
-            return b'"%s><v>%s</v></c>' % (attr, repr(serial(value, self.date1904)).encode())  # type: ignore[arg-type]
-        tail = cell_tail(self._style(j, tag, value), value, self.date1904)
+        tail = styled_tail(attr, value, self.date1904)
         return b'"' + tail if tail else b""
 
     def _style(self, j: int, tag: bytes | None, value: object) -> int:
