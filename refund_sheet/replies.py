@@ -152,14 +152,10 @@ def _goods(category: str) -> str:
     return category if category.endswith(("商品", "类")) or not category else f"{category}类商品"
 
 
-def context(facts: Facts, verdict: Verdict, policy: Policy, lang: str) -> dict:
-    """Everything a template may use. Customer text is passed as plain strings and never rendered itself."""
-    return contexts(policy, lang)(facts, verdict, False)
-
-
 def contexts(policy: Policy, lang: str, base: dict | None = None) -> Callable[[Facts, Verdict, bool], dict]:
-    """``context`` for one run: what depends only on the policy, the language, the decision or the 类目 text is
-    worked out once, and each row's values are one dict (``base``, the template globals, first). Only immutable
+    """Everything a template may use, as a function of one row's facts and verdict, for one run. Customer text is
+    passed as plain strings and never rendered itself. What depends only on the policy, the language, the decision
+    or the 类目 text is worked out once, and each row's values are one dict (``base``, the template globals, first). Only immutable
     values are shared between rows (str, bool, None); the dicts and the risks list, which a template may change,
     are made anew per row. ``.name``/``.value`` of an enum are read as ``_name_``/``_value_``: the same strings
     without the enum property's Python-level ``__get__``. ``lean``: without ``case``, for a template that cannot
