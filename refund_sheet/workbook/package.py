@@ -8,15 +8,18 @@ styles) comes from small parts. The writer (``write.py``) edits the same package
 from __future__ import annotations
 
 import math
+import multiprocessing
+import pickle
 import posixpath
 import queue
 import re
+import sys
 import threading
 import zipfile
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from itertools import repeat
+from itertools import chain, repeat
 from operator import itemgetter
 from pathlib import Path
 from xml.etree import ElementTree
@@ -1147,6 +1150,10 @@ class RegisterRead:
         self.foreign = False  # a cell's reference put it in a row other than its <row> element's
 
 
+HALVE_FROM = 48 << 20  # a sheet XML this big (~25k rows) is read in two halves (the second by a forked copy)
+SEAM = 0.54  # where the second half starts, as a share of the XML: the copy inflates the first half to get there
+
+
 @without_gc_pauses  # a million rows of tuples: the collector would walk them over and over while they are built
 def read_register(
     chunks: Iterator[bytes],
@@ -1158,6 +1165,9 @@ def read_register(
     digested: tuple[int, ...] = (),
     digest: Callable[[str], object] = str,
     skip: frozenset[int] = frozenset(),
+    again: Callable[[], Iterator[bytes]] | None = None,
+    size: int = 0,
+    halve_from: int | None = None,
 ) -> RegisterRead:
     """Read the register in one pass over its sheet XML: each row under ``header_row`` (and not in ``skip``) as
     its values from ``first_col`` to ``last_col`` (calamine's values, an error value as its text, '' for blanks;
@@ -1166,16 +1176,81 @@ def read_register(
 
     The usual row (every cell with its reference first, nothing unusual inside) is taken apart with bytes.split
     and C-level maps, each distinct cell's XML decoded once (``_RowShapes`` places the values); any other row goes
-    cell by cell (``row_cells``). Only the current megabyte of XML and the values are held."""
-    read = RegisterRead()
+    cell by cell (``row_cells``). Only the current megabyte of XML and the values are held.
+
+    A sheet XML of ``size`` ≥ ``halve_from`` (``HALVE_FROM``) bytes is read in two halves at once where this
+    system can fork: a copy of this process streams the part again (``again``) and reads the rows from about the
+    middle on (``_SecondHalf``) while this one reads the rest; its rows are taken only when it read exactly what
+    this process would have read from there, else (it failed, the sheet is unusual at the seam) this process
+    reads on by itself. Either way the result is the same."""
+    state = _Reading(values, first_col, last_col - first_col + 1, header_row, formula_cols, digested, digest, skip)
+    blocks = _with_offsets(row_blocks(chunks))
+    rest: Iterator[tuple[str, bytes, int]] = blocks
+    halve = HALVE_FROM if halve_from is None else halve_from
+    second = _SecondHalf.start(state, again, size) if again is not None and size >= halve else None
+    try:
+        if second is not None:
+            seam = _read_blocks(state, blocks, second.seam)
+            if seam is not None:
+                other = second.result()
+                if other is not None and _join_halves(state, other, seam[2]):
+                    blocks.close()  # the rest of the XML is not inflated
+                    return _finished(state.read)
+                rest = chain([seam], blocks)
+        _read_blocks(state, rest)
+    finally:
+        if second is not None:
+            second.stop()
+    return _finished(state.read)
+
+
+def _finished(read: RegisterRead) -> RegisterRead:
+    if not read.in_order:
+        read.rows = dict(sorted(read.rows.items()))
+    return read
+
+
+class _Reading:
+    """Reading the register (``read_register``): what it has found so far and what it remembers between rows."""
+
+    def __init__(
+        self, values: CellValues, first_col: int, width: int, header_row: int, formula_cols: set[int],
+        digested: tuple[int, ...], digest: Callable[[str], object], skip: frozenset[int],
+    ) -> None:
+        self.read = RegisterRead()
+        self.values, self.first_col, self.width, self.header_row = values, first_col, width, header_row
+        self.formula_cols, self.digested, self.digest, self.skip = formula_cols, digested, digest, skip
+        self.shapes = _RowShapes(first_col, width, digested)
+        self.cache: dict[bytes, object] = {}
+        self.digest_cache: dict[bytes, object] = {}
+        self.formula_tails: set[bytes] = set()  # cells' XML (after the reference) that hold a formula
+        self.missed = [0] * width  # per column, how many cells were not remembered: a column of IDs is not worth it
+        self.previous = 0  # the number of the last row read
+
+
+def _with_offsets(blocks: Iterator[tuple[str, bytes]]) -> Generator[tuple[str, bytes, int], None, None]:
+    """``row_blocks``' pieces with where each starts in the sheet's XML."""
+    offset = 0
+    for kind, text in blocks:
+        yield kind, text, offset
+        offset += len(text)
+
+
+def _read_blocks(
+    state: _Reading, blocks: Iterator[tuple[str, bytes, int]], seam: int | None = None
+) -> tuple[str, bytes, int] | None:
+    """Read ``blocks`` into ``state.read``; with a ``seam``, stop at the first block of rows that starts at or
+    after it and give that block back, unread (None when the sheet ended first)."""
+    read = state.read
     scan = read.scan
-    width = last_col - first_col + 1
-    shapes = _RowShapes(first_col, width, digested)
-    cache: dict[bytes, object] = {}
-    digest_cache: dict[bytes, object] = {}
+    values, first_col, width, header_row = state.values, state.first_col, state.width, state.header_row
+    formula_cols, digested, digest, skip = state.formula_cols, state.digested, state.digest, state.skip
+    shapes, cache, digest_cache = state.shapes, state.cache, state.digest_cache
+    formula_tails, missed = state.formula_tails, state.missed
+    last_col = first_col + width - 1
     partition, quote, digits, misses = bytes.partition, repeat(b'"'), repeat(DIGITS), repeat(MISS)
     rstrip = bytes.rstrip
-    previous = 0
+    previous = state.previous
     number_of_element = [0]
 
     def slow(number: int, xml: bytes) -> None:
@@ -1207,9 +1282,6 @@ def read_register(
                 line[position] = value
             _keep(row, tuple(line))
 
-    formula_tails: set[bytes] = set()  # cells' XML (after the reference) that hold a formula
-    missed = [0] * width  # per column, how many cells were not remembered: a column of IDs is not worth it
-
     def formulas(number: int, columns: tuple[int, ...], tails: tuple[bytes, ...], indexes) -> None:
         """Note the cells at ``indexes`` of a row that hold a formula in ``formula_cols``."""
         for i in indexes:
@@ -1230,13 +1302,17 @@ def read_register(
         else:
             read.rows[row] = line
 
-    for kind, text in row_blocks(chunks):
+    for block in blocks:
+        kind, text, offset = block
         if kind == "head":
             _scan_head(scan, text)
             continue
         if kind == "tail":
             _scan_tail(scan, text)
             continue
+        if seam is not None and offset >= seam:
+            state.previous = previous
+            return block
         # what makes a row unusual, looked for once a block: then each row of the block is checked for it
         odd_cells = text.count(b"<c") != text.count(b'<c r="')  # a cell without its reference first; rich text
         hidden = b"!" in text and b"<!" in text  # CDATA or a comment (a "!" is rare: found at memchr's speed)
@@ -1342,9 +1418,114 @@ def read_register(
                 if read.foreign and read.rows and number < next(reversed(read.rows)):
                     read.in_order = False
                 read.rows[number] = line
-    if not read.in_order:
-        read.rows = dict(sorted(read.rows.items()))
-    return read
+    state.previous = previous
+    return None
+
+
+# -- reading the register in two halves at once
+
+
+
+@dataclass
+class _Half:
+    """What a forked copy read of the register from the seam on (``_SecondHalf``)."""
+
+    offset: int  # where its first block starts
+    previous: int  # the last row before it, as the copy found it
+    read: RegisterRead
+
+
+class _SecondHalf:
+    """A forked copy of this process reading the register's rows from the seam on (``_second_half``) and
+    sending them back through a pipe. Only started where fork is the system's own way (not Windows, not macOS)
+    and this process runs no other thread: a fork copies one thread."""
+
+    def __init__(self, seam: int, process, receive) -> None:
+        self.seam, self.process, self.receive = seam, process, receive
+
+    @classmethod
+    def start(cls, state: _Reading, again: Callable[[], Iterator[bytes]], size: int) -> _SecondHalf | None:
+        if sys.platform not in ("linux", "linux2") or threading.active_count() != 1:
+            return None
+        seam = int(size * SEAM)
+        context = multiprocessing.get_context("fork")
+        receive, send = context.Pipe(duplex=False)
+        try:
+            process = context.Process(target=_second_half, args=(state, again, seam, send), daemon=True)
+            process.start()
+        except OSError:  # no memory or processes left for a copy: read alone
+            receive.close()
+            send.close()
+            return None
+        send.close()
+        return cls(seam, process, receive)
+
+    def result(self) -> _Half | None:
+        """What the copy read, or None when it failed (this process then reads on by itself)."""
+        try:
+            outcome = self.receive.recv()
+        except (EOFError, OSError, pickle.UnpicklingError):
+            return None
+        return outcome if isinstance(outcome, _Half) else None
+
+    def stop(self) -> None:
+        self.receive.close()
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+        self.process.close()
+
+
+def _second_half(state: _Reading, again: Callable[[], Iterator[bytes]], seam: int, send) -> None:
+    """In the forked copy: read the register from the first block of rows at or after ``seam`` to the end, and
+    send it (a ``_Half``; anything else, such as an error's text, means "read it yourself")."""
+    try:
+        blocks = _with_offsets(row_blocks(again()))
+        before = b""  # the last block of rows before the seam
+        for block in blocks:
+            kind, text, offset = block
+            if kind == "tail":
+                raise WorkbookError("no rows after the seam")
+            if kind != "rows":
+                continue
+            if offset < seam:
+                before = text
+                continue
+            match = ROW_NUMBER.match(before, before.rfind(b"<row"))
+            if match is None:  # a row numbered by the one before it: this process reads on alone
+                raise WorkbookError("the last row before the seam has no number")
+            state.previous = previous = int(match.group(1))
+            _read_blocks(state, chain([block], blocks))
+            outcome: object = _Half(offset, previous, state.read)
+            break
+    except BaseException as error:  # the parent reads this half itself, and meets the same error if it is one
+        outcome = f"{type(error).__name__}: {error}"
+    try:
+        send.send(outcome)
+    except OSError:
+        pass  # the parent stopped waiting
+    finally:
+        send.close()
+
+
+def _join_halves(state: _Reading, other: _Half, offset: int) -> bool:
+    """Take the second half's rows into ``state`` when they are what this process would have read from the
+    seam on: the same seam, the same row before it, nothing merged across rows (a cell whose reference puts it in
+    another row) on either side."""
+    read, theirs = state.read, other.read
+    if other.offset != offset or other.previous != state.previous or read.foreign or theirs.foreign:
+        return False
+    read.rows.update(theirs.rows)
+    read.in_order = read.in_order and theirs.in_order
+    read.used_col = max(read.used_col, theirs.used_col)
+    scan, their_scan = read.scan, theirs.scan
+    scan.top.update(their_scan.top)
+    scan.formulas |= their_scan.formulas
+    scan.shared |= their_scan.shared
+    scan.last_any_row = their_scan.last_any_row
+    scan.last_row = their_scan.last_row or scan.last_row
+    scan.tail, scan.merged = their_scan.tail, their_scan.merged
+    return True
 
 
 def _register_value(values: CellValues, tail: bytes) -> object:

@@ -208,8 +208,10 @@ class Tracker:
         if table is not None and table.totals_rows:  # a Table's totals row is no case
             end = table.bounds[2]
             totals = frozenset(range(end - table.totals_rows + 1, end + 1))
+        size = next((info.file_size for info in self.package.infos if info.filename == part), 0)
         read = read_register(
-            self.package.stream(part), self.grids.values, first, last, row, formula_cols, digested, _digest, totals
+            self.package.stream(part), self.grids.values, first, last, row, formula_cols, digested, _digest, totals,
+            again=lambda: self.package.stream(part), size=size,
         )
         self.used_col = read.used_col
         self.old = read.rows
