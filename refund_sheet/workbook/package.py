@@ -28,6 +28,7 @@ from xml.parsers import expat
 from ..engine.batching import without_gc_pauses
 from ..engine.columns import column_letter
 from ..errors import WorkbookError
+from .deflate import inflating
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -243,7 +244,7 @@ class Package:
 
 
 def _read_here(path: Path, part: str) -> Iterator[bytes]:
-    with zipfile.ZipFile(path) as archive, archive.open(part) as handle:
+    with zipfile.ZipFile(path) as archive, inflating(archive.open(part)) as handle:
         while chunk := handle.read(CHUNK):
             yield chunk
 
@@ -270,7 +271,7 @@ def read_ahead(path: Path, part: str, ahead: int = AHEAD) -> Iterator[bytes]:
 
     def inflate() -> None:
         try:
-            with zipfile.ZipFile(path) as archive, archive.open(part) as handle:
+            with zipfile.ZipFile(path) as archive, inflating(archive.open(part)) as handle:
                 # a megabyte at a time, as in place: a part that turns out damaged gives the caller the same
                 # chunks before the same error
                 while not stop.is_set() and (chunk := handle.read(CHUNK)):

@@ -34,6 +34,7 @@ from xml.sax.saxutils import escape, unescape
 from ..engine.batching import without_gc_pauses
 from ..engine.columns import column_letter
 from ..errors import WorkbookError
+from .deflate import deflating
 from .package import (
     CELL_REF,
     CONTENT_TYPES,
@@ -67,6 +68,7 @@ CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.work
 # A big sheet being edited is deflated at level 3, not 6: level 6 needs about as much CPU as building the XML
 # (2.1 s against ~2.3 s for a 200 MB register), so whenever the second core is not free the save waits for it;
 # level 3 takes half as long for a part ~23 % bigger (docs/performance.md). Everything else keeps the usual level.
+# Where ISA-L is installed the big sheet is deflated by it (``deflate.py``: its level 3, about zlib's 3 in size).
 STREAMED_BIG, STREAMED_LEVEL = 16 << 20, 3
 ZIP64_FROM = 1 << 30  # a part this big may pass 4 GiB once edited: written with Zip64 headers (others without:
 # some readers are strict about Zip64 headers a small file does not need)
@@ -999,7 +1001,8 @@ class PackageEdit:
                 info = _entry(infos.get(name), name, STREAMED_LEVEL if streamed else compresslevel)
                 big = size > ZIP64_FROM
                 if name in writers:
-                    with out.open(info, "w", force_zip64=big) as stream:
+                    opened = out.open(info, "w", force_zip64=big)
+                    with deflating(opened) if streamed else opened as stream:
                         _write_beside(stream, writers[name].stream(self._source(name), self.dimensions.get(name)))
                 elif name == self.styles_part and self.styles.changed:
                     out.writestr(info, self.styles.result())

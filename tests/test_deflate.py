@@ -1,0 +1,97 @@
+"""The big sheet parts inflated and deflated by ISA-L (``workbook/deflate.py``): the same part bytes whichever
+library does the work, zipfile's checks (the CRC) still in force, zlib where ISA-L is missing — and on the CI's
+Python the fast way really taken (a zipfile whose insides moved would quietly fall back to zlib)."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+
+from refund_sheet.workbook import deflate
+from refund_sheet.workbook.deflate import deflating, fast, inflating
+from refund_sheet.workbook.package import _read_here
+
+PART = "xl/worksheets/sheet1.xml"
+XML = b"<worksheet><sheetData>" + b"".join(
+    f'<row r="{i}"><c r="A{i}" t="inlineStr"><is><t>退款{i * 7919 % 1009}</t></is></c></row>'.encode()
+    for i in range(1, 40_000)) + b"</sheetData></worksheet>"
+
+
+def write(path, fast_way: bool) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        info = zipfile.ZipInfo(PART)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        opened = archive.open(info, "w")
+        with deflating(opened) if fast_way else opened as stream:
+            assert fast(stream) is fast_way
+            for i in range(0, len(XML), 100_000):
+                stream.write(XML[i : i + 100_000])
+
+
+def test_isal_deflates_and_inflates_here(tmp_path):
+    path = tmp_path / "a.xlsx"
+    write(path, fast_way=True)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.read(PART) == XML  # zlib reads ISA-L's deflate
+        assert archive.testzip() is None
+        assert fast(inflating(archive.open(PART)))
+    assert b"".join(_read_here(path, PART)) == XML
+
+
+def test_a_part_zlib_deflated_reads_the_same_through_isal(tmp_path):
+    path = tmp_path / "b.xlsx"
+    write(path, fast_way=False)
+    with zipfile.ZipFile(path) as archive, inflating(archive.open(PART)) as handle:
+        assert fast(handle)
+        assert handle.read() == XML
+
+
+def test_a_bad_crc_is_still_found(tmp_path):
+    path = tmp_path / "c.xlsx"
+    write(path, fast_way=True)
+    data = bytearray(path.read_bytes())
+    at = -1
+    while (at := data.find(b"PK\x01\x02", at + 1)) != -1:  # the central directory's entries
+        name_length = int.from_bytes(data[at + 28 : at + 30], "little")
+        if data[at + 46 : at + 46 + name_length] == PART.encode():
+            data[at + 16] ^= 0xFF  # its CRC-32, which zipfile checks the inflated bytes against
+            break
+    else:
+        raise AssertionError("no entry for the part")
+    path.write_bytes(bytes(data))
+    with pytest.raises(zipfile.BadZipFile, match="CRC"):
+        b"".join(_read_here(path, PART))
+
+
+def test_without_isal_zlib_does_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(deflate, "_isal", None)
+    path = tmp_path / "d.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive, deflating(archive.open(PART, "w")) as stream:
+        assert not fast(stream)
+        stream.write(XML)
+    with zipfile.ZipFile(path) as archive, inflating(archive.open(PART)) as handle:
+        assert not fast(handle) and handle.read() == XML
+
+
+def test_the_writer_deflates_a_big_register_with_isal(tmp_path, monkeypatch):
+    from conftest import NOW, read_register, row, write_register
+
+    from refund_sheet import service
+    from refund_sheet.workbook import write as writer
+
+    path = write_register(tmp_path / "t.xlsx", [row(售后单号=f"AS{n}") for n in range(50)])
+    used: list[bool] = []
+
+    def spied(handle):
+        handle = deflating(handle)
+        used.append(fast(handle))
+        return handle
+
+    monkeypatch.setattr(writer, "STREAMED_BIG", 0)  # the register counts as big
+    monkeypatch.setattr(writer, "deflating", spied)
+    service.check_file(path, now=NOW)
+    assert used and all(used)
+    assert [r["售后单号"] for r in read_register(path)] == [f"AS{n}" for n in range(50)]
+    assert all(r["处理建议"] for r in read_register(path))
