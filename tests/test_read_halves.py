@@ -14,7 +14,7 @@ from datetime import datetime
 import pytest
 
 from refund_sheet.errors import WorkbookError
-from refund_sheet.workbook import package
+from refund_sheet.workbook import halves, package
 from refund_sheet.workbook.package import CellValues, read_register
 from refund_sheet.workbook.read import Tracker, _digest
 
@@ -96,7 +96,7 @@ def test_two_halves_read_what_one_reads(small_blocks, monkeypatch, xml):
     alone = as_tuple(read(xml, halves=False))
     assert not small_blocks  # read alone: no copy asked
     for seam in SEAMS:
-        monkeypatch.setattr(package, "SEAM", seam)
+        monkeypatch.setattr(halves, "SEAM", seam)
         assert as_tuple(read(xml, halves=True)) == alone, seam
         assert as_tuple(read(xml, halves=True, skip=frozenset({400, 401}))) == as_tuple(
             read(xml, halves=False, skip=frozenset({400, 401}))), seam
@@ -109,7 +109,7 @@ def test_two_halves_read_what_one_reads(small_blocks, monkeypatch, xml):
 
 def test_a_digest_of_the_copy_matches_this_process(small_blocks, monkeypatch):
     # the long texts are kept as their hash (read.Digest): the copy shares this process's hash seed
-    monkeypatch.setattr(package, "SEAM", 0.3)
+    monkeypatch.setattr(halves, "SEAM", 0.3)
     rows = read(PLAIN, halves=True).rows
     assert small_blocks == [True]
     assert rows[899][5].matches("很长的回复" * 4 + "4")
@@ -117,29 +117,28 @@ def test_a_digest_of_the_copy_matches_this_process(small_blocks, monkeypatch):
 
 
 def test_a_bad_second_half_is_the_same_error(small_blocks, monkeypatch):
-    monkeypatch.setattr(package, "SEAM", 0.5)
+    monkeypatch.setattr(halves, "SEAM", 0.5)
     broken = PLAIN.replace(b'<row r="800" ', b'junk</row><row r="800" ')
     backwards = PLAIN.replace(b'<row r="800" ', b'<row r="700" ')
     for xml in (broken, backwards):
         with pytest.raises(WorkbookError) as alone:
             read(xml, halves=False)
-        with pytest.raises(WorkbookError) as halves:
+        with pytest.raises(WorkbookError) as in_halves:
             read(xml, halves=True)
-        assert str(halves.value) == str(alone.value)
+        assert str(in_halves.value) == str(alone.value)
     assert not small_blocks  # the copy failed: nothing of it was taken
     assert not multiprocessing.active_children()
 
 
 def test_a_copy_that_dies_or_says_something_else_is_read_around(small_blocks, monkeypatch):
-    monkeypatch.setattr(package, "SEAM", 0.5)
+    monkeypatch.setattr(halves, "SEAM", 0.5)
     alone = as_tuple(read(PLAIN, halves=False))
 
-    def dies(state, again, seam, send):
+    def dies(state, again, seam):
         os._exit(3)
 
-    def mumbles(state, again, seam, send):
-        send.send(("rows", {}))
-        send.close()
+    def mumbles(state, again, seam):
+        return "rows", {}
 
     for copy in (dies, mumbles):
         monkeypatch.setattr(package, "_second_half", copy)
@@ -155,13 +154,13 @@ def test_a_tracker_read_in_halves_is_the_same_tracker(tmp_path, monkeypatch):
     write_register(path, [row(售后单号=f"AS{n}", 申请金额=f"{10 + n % 50}.00", 申请时间=datetime(2026, 11, 1 + n % 20, 9))
                           for n in range(1500)])
     alone = Tracker(path)
-    monkeypatch.setattr(package, "HALVE_FROM", 0)
+    monkeypatch.setattr(halves, "HALVE_FROM", 0)
     monkeypatch.setattr(package, "CHUNK", 16_384)
     joins: list[bool] = []
     join = package._join_halves
     monkeypatch.setattr(package, "_join_halves", lambda *args: joins.append(join(*args)) or joins[-1])
-    halves = Tracker(path)
+    split = Tracker(path)
     assert joins == [True]
-    assert halves.rows == alone.rows and halves.used_col == alone.used_col
-    assert halves.register.scan.tail == alone.register.scan.tail
-    assert halves.register.scan.formulas == alone.register.scan.formulas
+    assert split.rows == alone.rows and split.used_col == alone.used_col
+    assert split.register.scan.tail == alone.register.scan.tail
+    assert split.register.scan.formulas == alone.register.scan.formulas

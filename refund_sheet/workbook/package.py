@@ -8,12 +8,9 @@ styles) comes from small parts. The writer (``write.py``) edits the same package
 from __future__ import annotations
 
 import math
-import multiprocessing
-import pickle
 import posixpath
 import queue
 import re
-import sys
 import threading
 import zipfile
 from collections.abc import Callable, Generator, Iterator
@@ -28,6 +25,7 @@ from xml.parsers import expat
 from ..engine.batching import without_gc_pauses
 from ..engine.columns import column_letter
 from ..errors import WorkbookError
+from . import halves
 from .deflate import inflating
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -1151,10 +1149,6 @@ class RegisterRead:
         self.foreign = False  # a cell's reference put it in a row other than its <row> element's
 
 
-HALVE_FROM = 48 << 20  # a sheet XML this big (~25k rows) is read in two halves (the second by a forked copy)
-SEAM = 0.54  # where the second half starts, as a share of the XML: the copy inflates the first half to get there
-
-
 @without_gc_pauses  # a million rows of tuples: the collector would walk them over and over while they are built
 def read_register(
     chunks: Iterator[bytes],
@@ -1179,29 +1173,31 @@ def read_register(
     and C-level maps, each distinct cell's XML decoded once (``_RowShapes`` places the values); any other row goes
     cell by cell (``row_cells``). Only the current megabyte of XML and the values are held.
 
-    A sheet XML of ``size`` ≥ ``halve_from`` (``HALVE_FROM``) bytes is read in two halves at once where this
-    system can fork: a copy of this process streams the part again (``again``) and reads the rows from about the
-    middle on (``_SecondHalf``) while this one reads the rest; its rows are taken only when it read exactly what
-    this process would have read from there, else (it failed, the sheet is unusual at the seam) this process
-    reads on by itself. Either way the result is the same."""
+    A sheet XML of ``size`` ≥ ``halve_from`` (``halves.HALVE_FROM``) bytes is read in two halves at once where
+    this system can fork (``halves``): a copy of this process streams the part again (``again``) and reads the
+    rows from the seam on (``_second_half``) while this one reads the rest; its rows are taken only when it read
+    exactly what this process would have read from there (``_join_halves``), else this process reads on by
+    itself. Either way the result is the same."""
     state = _Reading(values, first_col, last_col - first_col + 1, header_row, formula_cols, digested, digest, skip)
-    blocks = _with_offsets(row_blocks(chunks))
+    blocks = with_offsets(row_blocks(chunks))
     rest: Iterator[tuple[str, bytes, int]] = blocks
-    halve = HALVE_FROM if halve_from is None else halve_from
-    second = _SecondHalf.start(state, again, size) if again is not None and size >= halve else None
+    copy = None
+    if again is not None and size >= (halves.HALVE_FROM if halve_from is None else halve_from):
+        seam = int(size * halves.SEAM)
+        copy = halves.Copy.start(lambda: _second_half(state, again, seam))
     try:
-        if second is not None:
-            seam = _read_blocks(state, blocks, second.seam)
-            if seam is not None:
-                other = second.result()
-                if other is not None and _join_halves(state, other, seam[2]):
+        if copy is not None:
+            at_seam = _read_blocks(state, blocks, seam)
+            if at_seam is not None:
+                other = copy.result(_Half)
+                if other is not None and _join_halves(state, other, at_seam[2]):
                     blocks.close()  # the rest of the XML is not inflated
                     return _finished(state.read)
-                rest = chain([seam], blocks)
+                rest = chain([at_seam], blocks)
         _read_blocks(state, rest)
     finally:
-        if second is not None:
-            second.stop()
+        if copy is not None:
+            copy.stop()
     return _finished(state.read)
 
 
@@ -1227,14 +1223,6 @@ class _Reading:
         self.formula_tails: set[bytes] = set()  # cells' XML (after the reference) that hold a formula
         self.missed = [0] * width  # per column, how many cells were not remembered: a column of IDs is not worth it
         self.previous = 0  # the number of the last row read
-
-
-def _with_offsets(blocks: Iterator[tuple[str, bytes]]) -> Generator[tuple[str, bytes, int], None, None]:
-    """``row_blocks``' pieces with where each starts in the sheet's XML."""
-    offset = 0
-    for kind, text in blocks:
-        yield kind, text, offset
-        offset += len(text)
 
 
 def _read_blocks(
@@ -1429,84 +1417,20 @@ def _read_blocks(
 
 @dataclass
 class _Half:
-    """What a forked copy read of the register from the seam on (``_SecondHalf``)."""
+    """What a forked copy read of the register from the seam on (``_second_half``)."""
 
     offset: int  # where its first block starts
     previous: int  # the last row before it, as the copy found it
     read: RegisterRead
 
 
-class _SecondHalf:
-    """A forked copy of this process reading the register's rows from the seam on (``_second_half``) and
-    sending them back through a pipe. Only started where fork is the system's own way (not Windows, not macOS)
-    and this process runs no other thread: a fork copies one thread."""
-
-    def __init__(self, seam: int, process, receive) -> None:
-        self.seam, self.process, self.receive = seam, process, receive
-
-    @classmethod
-    def start(cls, state: _Reading, again: Callable[[], Iterator[bytes]], size: int) -> _SecondHalf | None:
-        if sys.platform not in ("linux", "linux2") or threading.active_count() != 1:
-            return None
-        seam = int(size * SEAM)
-        context = multiprocessing.get_context("fork")
-        receive, send = context.Pipe(duplex=False)
-        try:
-            process = context.Process(target=_second_half, args=(state, again, seam, send), daemon=True)
-            process.start()
-        except OSError:  # no memory or processes left for a copy: read alone
-            receive.close()
-            send.close()
-            return None
-        send.close()
-        return cls(seam, process, receive)
-
-    def result(self) -> _Half | None:
-        """What the copy read, or None when it failed (this process then reads on by itself)."""
-        try:
-            outcome = self.receive.recv()
-        except (EOFError, OSError, pickle.UnpicklingError):
-            return None
-        return outcome if isinstance(outcome, _Half) else None
-
-    def stop(self) -> None:
-        self.receive.close()
-        if self.process.is_alive():
-            self.process.terminate()
-        self.process.join()
-        self.process.close()
-
-
-def _second_half(state: _Reading, again: Callable[[], Iterator[bytes]], seam: int, send) -> None:
-    """In the forked copy: read the register from the first block of rows at or after ``seam`` to the end, and
-    send it (a ``_Half``; anything else, such as an error's text, means "read it yourself")."""
-    try:
-        blocks = _with_offsets(row_blocks(again()))
-        before = b""  # the last block of rows before the seam
-        for block in blocks:
-            kind, text, offset = block
-            if kind == "tail":
-                raise WorkbookError("no rows after the seam")
-            if kind != "rows":
-                continue
-            if offset < seam:
-                before = text
-                continue
-            match = ROW_NUMBER.match(before, before.rfind(b"<row"))
-            if match is None:  # a row numbered by the one before it: this process reads on alone
-                raise WorkbookError("the last row before the seam has no number")
-            state.previous = previous = int(match.group(1))
-            _read_blocks(state, chain([block], blocks))
-            outcome: object = _Half(offset, previous, state.read)
-            break
-    except BaseException as error:  # the parent reads this half itself, and meets the same error if it is one
-        outcome = f"{type(error).__name__}: {error}"
-    try:
-        send.send(outcome)
-    except OSError:
-        pass  # the parent stopped waiting
-    finally:
-        send.close()
+def _second_half(state: _Reading, again: Callable[[], Iterator[bytes]], seam: int) -> _Half:
+    """In the forked copy: the register read from the first block of rows at or after ``seam`` to the end."""
+    blocks = with_offsets(row_blocks(again()))
+    block, previous = to_seam(blocks, seam)
+    state.previous = previous
+    _read_blocks(state, chain([block], blocks))
+    return _Half(block[2], previous, state.read)
 
 
 def _join_halves(state: _Reading, other: _Half, offset: int) -> bool:
@@ -1618,6 +1542,35 @@ def row_blocks(chunks: Iterator[bytes]) -> Iterator[tuple[str, bytes]]:
             yield "tail", xml
     if not head_done:
         raise WorkbookError("工作表中找不到 sheetData（文件已损坏）")
+
+
+def with_offsets(blocks: Iterator[tuple[str, bytes]]) -> Generator[tuple[str, bytes, int], None, None]:
+    """``row_blocks``' pieces with where each starts in the sheet's XML."""
+    offset = 0
+    for kind, text in blocks:
+        yield kind, text, offset
+        offset += len(text)
+
+
+def to_seam(blocks: Iterator[tuple[str, bytes, int]], seam: int) -> tuple[tuple[str, bytes, int], int]:
+    """Skip ``blocks`` (``with_offsets``) to the first block of rows that starts at or after ``seam``: that block,
+    and the number of the last row before it. Raises ValueError when there is none, or that row has no number of
+    its own (it would be numbered by the rows before it)."""
+    before = b""
+    for block in blocks:
+        kind, text, offset = block
+        if kind == "tail":
+            raise ValueError("no rows after the seam")
+        if kind != "rows":
+            continue
+        if offset < seam:
+            before = text
+            continue
+        match = ROW_NUMBER.match(before, max(before.rfind(b"<row"), 0))
+        if match is None:
+            raise ValueError("the last row before the seam has no number")
+        return block, int(match.group(1))
+    raise ValueError("the sheet ended before the seam")
 
 
 def _head_split(chunks: Iterator[bytes]) -> Iterator[tuple[str, int, bytes]]:

@@ -1,0 +1,89 @@
+"""Doing half of a big sheet's work in a forked copy of this process, on the second core.
+
+Reading the register and writing it back are each one pass over the sheet's XML in Python, a row at a time; on
+a full sheet each takes tens of seconds on one core while the other only inflates or deflates. Where the system
+forks (Linux), the reader and the writer hand the rows from about the middle of the XML (the seam) to a copy of
+this process: the copy streams the part again, skips to the first block of rows that starts at or after the seam
+and does the rest, while this process does the rows before it. The copy's work is taken only when it started
+exactly where this process stopped (the same block, after the same row); anything else — it failed, died, said
+something unexpected, or the sheet is unusual at the seam — and this process does the second half itself. Either
+way the result is the one a single process gives: ``tests/test_read_halves.py`` and ``tests/test_write_halves.py``
+hold both to that.
+
+Not on Windows or macOS (no fork there, or not a safe one), and never while this process runs another thread (a
+fork copies one thread only): there a sheet is done by one process, as before.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import sys
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+SEAM = 0.52  # where the copy starts, as a share of the XML (it inflates the first half to get there)
+HALVE_FROM = 48 << 20  # a sheet XML this big (~25k rows) is worth a copy
+
+
+def can_fork() -> bool:
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+class Copy:
+    """A forked copy of this process running ``work`` and sending back what it returns."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess, receive) -> None:
+        self.process, self.receive = process, receive
+
+    @classmethod
+    def start(cls, work: Callable[[], object]) -> Copy | None:
+        """The copy, or None where there is none to be had (see the module's docstring; out of memory)."""
+        if not can_fork():
+            return None
+        context = multiprocessing.get_context("fork")
+        receive, send = context.Pipe(duplex=False)
+        try:
+            process = context.Process(target=_run, args=(work, send), daemon=True)
+            process.start()
+        except OSError:
+            receive.close()
+            send.close()
+            return None
+        send.close()
+        return cls(process, receive)
+
+    def result(self, kind: type[T]) -> T | None:
+        """What the copy's work returned, once it is done; None when it failed, died or returned anything but a
+        ``kind``."""
+        try:
+            outcome = self.receive.recv()
+        except (EOFError, OSError, pickle.UnpicklingError):
+            return None
+        return outcome if isinstance(outcome, kind) else None
+
+    def stop(self) -> None:
+        """Stop the copy if it still runs, and wait for it."""
+        self.receive.close()
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+        self.process.close()
+
+
+def _run(work: Callable[[], object], send) -> None:
+    """In the copy: run ``work`` and send what it returns, or the error's text (this process then does the work
+    itself, and meets the same error if it is one)."""
+    try:
+        outcome = work()
+    except BaseException as error:
+        outcome = f"{type(error).__name__}: {error}"
+    try:
+        send.send(outcome)
+    except OSError:
+        pass  # this process stopped waiting
+    finally:
+        send.close()
