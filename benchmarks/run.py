@@ -186,8 +186,11 @@ def engine_figures(reps: int) -> dict[str, float]:
     return {name: statistics.median(run[name] for run in runs if name in run) for name in names}
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants now (Linux /proc; 0 elsewhere)."""
+def tree_memory(pid: int) -> int:
+    """Bytes of memory ``pid`` and all its descendants hold now: the sum of their proportional set sizes (Linux
+    /proc/PID/smaps_rollup; a page two processes share counts half in each, so a forked copy of a process, which
+    shares its pages until one of them writes there, is not counted twice), their RSS where that is missing, 0
+    elsewhere."""
     parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -203,6 +206,12 @@ def tree_rss(pid: int) -> int:
     total = 0
     for member in tree:
         try:
+            pss = [line for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines() if line.startswith("Pss:")]
+            total += int(pss[0].split()[1]) * 1024
+            continue
+        except (OSError, IndexError, ValueError):
+            pass
+        try:
             total += int(Path(f"/proc/{member}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, IndexError, ValueError):
             pass
@@ -212,8 +221,9 @@ def tree_rss(pid: int) -> int:
 def run_child(command: list[str], timeout: float) -> dict[str, object]:
     """Wall seconds, peak memory in MiB, stdout, and the last line of stderr when it failed or ``timeout`` seconds
     passed (then the child is stopped). Peak memory is the larger of wait4's maximum RSS (the child, or the largest
-    process it waited for) and the sum of the RSS of the child and its descendants sampled every 0.2 s (processes
-    running side by side, which wait4 does not add up)."""
+    process it waited for) and the memory of the child and its descendants sampled every 0.2 s (``tree_memory``:
+    processes running side by side, which wait4 does not add up; a forked copy's pages shared with its parent
+    counted once)."""
     start = time.perf_counter()
     sampled = [0]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -223,7 +233,7 @@ def run_child(command: list[str], timeout: float) -> dict[str, object]:
 
         def sample() -> None:
             while not done.wait(0.2):
-                sampled[0] = max(sampled[0], tree_rss(process.pid))
+                sampled[0] = max(sampled[0], tree_memory(process.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         timer.start()

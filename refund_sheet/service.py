@@ -131,6 +131,7 @@ def check_file(
         return result  # nothing moved: the file is not touched, whatever "now" says
     if progress:
         progress("写入", 0, None)
+    opened.tracker.forget_rows()  # the plan holds what is written
     edit = PackageEdit(opened.tracker.package)
     apply.apply_check(edit, opened.tracker, plan)
     if progress:

@@ -218,6 +218,13 @@ class Tracker:
         self.rows = list(read.rows.items())
         return Register(name, part, row, first, last, headers, found, table, read.scan)
 
+    def forget_rows(self) -> None:
+        """Let the register's values go once a run's plan is made (a full sheet's are ~0.8 GB): writing reads
+        none of them, and a forked copy writing half the sheet then copies none of them."""
+        self.rows.clear()
+        self.old = {}
+        self._old_row, self._old_values = 0, ()
+
     def old_value(self, row: int, column: int) -> object:
         """What a register cell holds now ('' when blank; a Digest for the long output texts), by absolute
         column."""
