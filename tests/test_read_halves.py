@@ -134,10 +134,10 @@ def test_a_copy_that_dies_or_says_something_else_is_read_around(small_blocks, mo
     monkeypatch.setattr(halves, "SEAM", 0.5)
     alone = as_tuple(read(PLAIN, halves=False))
 
-    def dies(state, again, seam):
+    def dies(state, again, seam, spill):
         os._exit(3)
 
-    def mumbles(state, again, seam):
+    def mumbles(state, again, seam, spill):
         return "rows", {}
 
     for copy in (dies, mumbles):

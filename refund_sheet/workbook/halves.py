@@ -1,17 +1,22 @@
-"""Doing half of a big sheet's work in a forked copy of this process, on the second core.
+"""Reading half of a big register in a forked copy of this process, on the second core.
 
-Reading the register and writing it back are each one pass over the sheet's XML in Python, a row at a time; on
-a full sheet each takes tens of seconds on one core while the other only inflates or deflates. Where the system
-forks (Linux), the reader and the writer hand the rows from about the middle of the XML (the seam) to a copy of
-this process: the copy streams the part again, skips to the first block of rows that starts at or after the seam
-and does the rest, while this process does the rows before it. The copy's work is taken only when it started
-exactly where this process stopped (the same block, after the same row); anything else — it failed, died, said
-something unexpected, or the sheet is unusual at the seam — and this process does the second half itself. Either
-way the result is the one a single process gives: ``tests/test_read_halves.py`` and ``tests/test_write_halves.py``
-hold both to that.
+Reading the register is one pass over the sheet's XML in Python, a row at a time; on a full sheet it takes half a
+minute on one core while the other only inflates. Where the system forks (Linux), the reader hands the rows from
+about the middle of the XML (the seam) to a copy of this process, made before anything is read: the copy streams
+the part again, skips to the first block of rows that starts at or after the seam, reads the rest and passes its
+rows back through a temporary file, a block at a time, while this process reads the rows before the seam. The
+copy's rows are taken only when it started exactly where this process stopped (the same block, after the same
+row); anything else — it failed, died, said something unexpected, or the sheet is unusual at the seam — and this
+process reads the second half itself. Either way the result is the one a single process gives
+(``tests/test_read_halves.py``).
 
 Not on Windows or macOS (no fork there, or not a safe one), and never while this process runs another thread (a
-fork copies one thread only): there a sheet is done by one process, as before.
+fork copies one thread only): there a sheet is read by one process, as before.
+
+Why not the writer too: it was tried (``docs/performance.md``). A copy forked at the save shares the run's whole
+heap, and every page either process then touches — each row's values, their reference counts — is copied: at 100k
+rows +100 MB, at a full sheet +750 MB, over the 2 GiB a full sheet may take. The reader's copy is forked while the
+run holds next to nothing.
 """
 
 from __future__ import annotations

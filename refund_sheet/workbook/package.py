@@ -8,9 +8,11 @@ styles) comes from small parts. The writer (``write.py``) edits the same package
 from __future__ import annotations
 
 import math
+import pickle
 import posixpath
 import queue
 import re
+import tempfile
 import threading
 import zipfile
 from collections.abc import Callable, Generator, Iterator
@@ -19,6 +21,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import chain, repeat
 from operator import itemgetter
 from pathlib import Path
+from typing import IO
 from xml.etree import ElementTree
 from xml.parsers import expat
 
@@ -1180,24 +1183,25 @@ def read_register(
     itself. Either way the result is the same."""
     state = _Reading(values, first_col, last_col - first_col + 1, header_row, formula_cols, digested, digest, skip)
     blocks = with_offsets(row_blocks(chunks))
+    if again is None or size < (halves.HALVE_FROM if halve_from is None else halve_from) or not halves.can_fork():
+        _read_blocks(state, blocks)
+        return _finished(state.read)
+    seam = int(size * halves.SEAM)
     rest: Iterator[tuple[str, bytes, int]] = blocks
-    copy = None
-    if again is not None and size >= (halves.HALVE_FROM if halve_from is None else halve_from):
-        seam = int(size * halves.SEAM)
-        copy = halves.Copy.start(lambda: _second_half(state, again, seam))
-    try:
-        if copy is not None:
-            at_seam = _read_blocks(state, blocks, seam)
-            if at_seam is not None:
+    with tempfile.TemporaryFile(prefix="refund-sheet-") as spill:
+        copy = halves.Copy.start(lambda: _second_half(state, again, seam, spill))
+        try:
+            at_seam = _read_blocks(state, blocks, seam if copy is not None else None)
+            if copy is not None and at_seam is not None:
                 other = copy.result(_Half)
-                if other is not None and _join_halves(state, other, at_seam[2]):
+                if other is not None and _join_halves(state, other, at_seam[2], spill):
                     blocks.close()  # the rest of the XML is not inflated
                     return _finished(state.read)
                 rest = chain([at_seam], blocks)
-        _read_blocks(state, rest)
-    finally:
-        if copy is not None:
-            copy.stop()
+                _read_blocks(state, rest)
+        finally:
+            if copy is not None:
+                copy.stop()
     return _finished(state.read)
 
 
@@ -1424,23 +1428,36 @@ class _Half:
     read: RegisterRead
 
 
-def _second_half(state: _Reading, again: Callable[[], Iterator[bytes]], seam: int) -> _Half:
-    """In the forked copy: the register read from the first block of rows at or after ``seam`` to the end."""
+def _second_half(state: _Reading, again: Callable[[], Iterator[bytes]], seam: int, spill: IO[bytes]) -> _Half:
+    """In the forked copy: the register read from the first block of rows at or after ``seam`` to the end, its
+    rows pickled into ``spill`` a block at a time (the copy holds one block's; this process takes them in as it
+    joins the halves) and everything else returned."""
     blocks = with_offsets(row_blocks(again()))
     block, previous = to_seam(blocks, seam)
     state.previous = previous
-    _read_blocks(state, chain([block], blocks))
-    return _Half(block[2], previous, state.read)
+    read = state.read
+    for one in chain([block], blocks):
+        _read_blocks(state, iter([one]))
+        if read.rows:
+            pickle.dump(read.rows, spill, protocol=pickle.HIGHEST_PROTOCOL)
+            read.rows = {}
+    spill.flush()
+    return _Half(block[2], previous, read)
 
 
-def _join_halves(state: _Reading, other: _Half, offset: int) -> bool:
-    """Take the second half's rows into ``state`` when they are what this process would have read from the
-    seam on: the same seam, the same row before it, nothing merged across rows (a cell whose reference puts it in
-    another row) on either side."""
+def _join_halves(state: _Reading, other: _Half, offset: int, spill: IO[bytes]) -> bool:
+    """Take the second half's rows (from ``spill``) into ``state`` when they are what this process would have
+    read from the seam on: the same seam, the same row before it, nothing merged across rows (a cell whose
+    reference puts it in another row) on either side."""
     read, theirs = state.read, other.read
     if other.offset != offset or other.previous != state.previous or read.foreign or theirs.foreign:
         return False
-    read.rows.update(theirs.rows)
+    spill.seek(0)
+    while True:
+        try:
+            read.rows.update(pickle.load(spill))
+        except EOFError:
+            break
     read.in_order = read.in_order and theirs.in_order
     read.used_col = max(read.used_col, theirs.used_col)
     scan, their_scan = read.scan, theirs.scan

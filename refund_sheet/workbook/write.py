@@ -19,27 +19,22 @@ from __future__ import annotations
 
 import queue
 import re
-import tempfile
 import threading
 import zipfile
-from bisect import bisect_right
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from functools import partial
-from itertools import chain, pairwise, repeat
+from itertools import pairwise, repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import NamedTuple
 from xml.sax.saxutils import escape, unescape
 
 from ..engine.batching import without_gc_pauses
 from ..engine.columns import column_letter
 from ..errors import WorkbookError
-from . import halves
-from .deflate import deflating, packer, unpacker
+from .deflate import deflating
 from .package import (
     CELL_REF,
     CONTENT_TYPES,
@@ -56,8 +51,6 @@ from .package import (
     rels_name,
     row_blocks,
     sheet_stream,
-    to_seam,
-    with_offsets,
 )
 
 ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -75,7 +68,7 @@ CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.work
 # A big sheet being edited is deflated at level 3, not 6: level 6 needs about as much CPU as building the XML
 # (2.1 s against ~2.3 s for a 200 MB register), so whenever the second core is not free the save waits for it;
 # level 3 takes half as long for a part ~23 % bigger (docs/performance.md). Everything else keeps the usual level.
-# Where ISA-L is installed the big sheet is deflated by it (``deflate.py``: its level 2, ~6 % bigger than zlib's 3).
+# Where ISA-L is installed the big sheet is deflated by it (``deflate.py``: its level 3, about zlib's 3 in size).
 STREAMED_BIG, STREAMED_LEVEL = 16 << 20, 3
 ZIP64_FROM = 1 << 30  # a part this big may pass 4 GiB once edited: written with Zip64 headers (others without:
 # some readers are strict about Zip64 headers a small file does not need)
@@ -160,9 +153,6 @@ class Styles:
     @property
     def changed(self) -> bool:
         return any(self.added.values())
-
-    def count_added(self) -> int:
-        return sum(map(len, self.added.values()))
 
     def _find_or_add(self, section: bytes, xml: bytes) -> int:
         xml = canonical(section, xml)
@@ -404,7 +394,6 @@ class SheetWriter:
         self.made_count = [0] * len(self.places)
         rows = edit.bulk.by_row if edit.bulk is not None else {}
         self.first_bulk_row = min(rows, default=0) - 1
-        self._waiting: list[int] | None = None
 
     def _letter(self, column: int) -> bytes:
         if column not in self.letters:
@@ -505,49 +494,19 @@ class SheetWriter:
         cells = b"".join(self._cell(number, col, put, None, above) for col, put in sorted(puts.items()))
         return b'<row r="%d">' % number + cells + b"</row>" if cells else b""
 
-    def stream(
-        self, chunks: Iterable[bytes], dimension: str | None, second: SecondHalf | None = None
-    ) -> Generator[bytes, None, None]:
-        """The edited part, in pieces (a megabyte or so of rows at a time). With ``second`` (a forked copy
-        writing the rows from the seam on), the copy's pieces are taken at the seam when it started exactly where
-        this stream stands; else this stream goes on by itself."""
-        blocks = with_offsets(row_blocks(iter(chunks)))
-        yield from self._edited(blocks, dimension, self.waiting(), 0, 0, second)
-
-    def waiting(self) -> list[int]:
-        """The rows written, in order (worked out once: a million rows take a moment to sort)."""
-        if self._waiting is None:
-            self._waiting = self.edit.row_numbers()
-        return self._waiting
-
-    def first_styles(self, chunks: Iterable[bytes]) -> None:
-        """Write the sheet's first block of rows and drop it: the styles its cells need are made now, in the
-        order writing makes them, before a forked copy writes the second half (it may not make any)."""
-        pieces = self.stream(chunks, None)
-        for _ in zip(range(2), pieces):  # the head, the first block of rows
-            pass
-        pieces.close()
-
-    def _edited(
-        self, blocks: Iterator[tuple[str, bytes, int]], dimension: str | None, waiting: list[int], w: int,
-        previous: int, second: SecondHalf | None = None,
-    ) -> Iterator[bytes]:
-        """``stream`` from ``blocks`` on, the rows in ``waiting`` before ``w`` written already and ``previous``
-        the number of the last row seen."""
+    def stream(self, chunks: Iterable[bytes], dimension: str | None) -> Iterator[bytes]:
+        """The edited part, in pieces (a megabyte or so of rows at a time)."""
         row_of = self.edit.row
+        waiting = self.edit.row_numbers()
+        w = 0
+        previous = 0  # the number of the last row seen
         last_rows = b""
-        for kind, xml, offset in blocks:
+        for kind, xml in row_blocks(iter(chunks)):
             if kind == "head":
                 if dimension:
                     xml = DIMENSION.sub(lambda m: m.group(1) + dimension.encode() + m.group(3), xml, count=1)
                 yield xml
             elif kind == "rows":
-                if second is not None and offset >= second.seam:
-                    rest = second.rest(offset, w, previous)
-                    second = None
-                    if rest is not None:
-                        yield from rest
-                        return
                 xml, w, previous = self._rows(xml, waiting, w, previous)
                 if b"<row" in xml:
                     last_rows = xml
@@ -1042,20 +1001,9 @@ class PackageEdit:
                 info = _entry(infos.get(name), name, STREAMED_LEVEL if streamed else compresslevel)
                 big = size > ZIP64_FROM
                 if name in writers:
-                    # a big sheet's second half written by a forked copy meanwhile (started before the entry's
-                    # deflating thread: a fork copies one thread)
-                    with ExitStack() as stack:
-                        second = None
-                        if streamed and size >= halves.HALVE_FROM and halves.can_fork():
-                            writers[name].first_styles(self._source(name))
-                            spill = stack.enter_context(tempfile.TemporaryFile(prefix="refund-sheet-"))
-                            second = SecondHalf.start(writers[name], partial(self._source, name), size, spill)
-                            if second is not None:
-                                stack.callback(second.stop)
-                        opened = out.open(info, "w", force_zip64=big)
-                        with deflating(opened) if streamed else opened as stream:
-                            pieces = writers[name].stream(self._source(name), self.dimensions.get(name), second)
-                            _write_beside(stream, pieces)
+                    opened = out.open(info, "w", force_zip64=big)
+                    with deflating(opened) if streamed else opened as stream:
+                        _write_beside(stream, writers[name].stream(self._source(name), self.dimensions.get(name)))
                 elif name == self.styles_part and self.styles.changed:
                     out.writestr(info, self.styles.result())
                 elif name == CONTENT_TYPES and types is not None:
@@ -1073,71 +1021,6 @@ class PackageEdit:
         # inflated in place: on a second thread it competed with the deflating one (measured at 100k rows: the save
         # no faster, the main thread waiting up to 0.7 s for the deflate)
         return self.package.stream(part, ahead=False)
-
-
-@dataclass
-class _Written:
-    """What a forked copy wrote of a sheet from the seam on (``_write_second_half``): where it started."""
-
-    offset: int  # its first block of rows
-    w: int  # how many of the rows to write came before it
-    previous: int  # the last row before it
-
-
-class SecondHalf:
-    """A forked copy of this process writing a big sheet's rows from the seam on into a temporary file
-    (deflated: a full sheet's second half is ~0.9 GB of XML), while this process writes the rows before it
-    (``halves``). Its XML is taken at the seam only when it started where this process stands and needed no
-    style this process does not have."""
-
-    def __init__(self, seam: int, copy: halves.Copy, spill: IO[bytes]) -> None:
-        self.seam, self.copy, self.spill = seam, copy, spill
-
-    @classmethod
-    def start(
-        cls, writer: SheetWriter, source: Callable[[], Iterator[bytes]], size: int, spill: IO[bytes]
-    ) -> SecondHalf | None:
-        """The copy for a sheet part of ``size`` bytes streamed by ``source``, writing into ``spill`` (None where
-        there is no copy to be had)."""
-        seam = int(size * halves.SEAM)
-        copy = halves.Copy.start(lambda: _write_second_half(writer, source, seam, spill))
-        return None if copy is None else cls(seam, copy, spill)
-
-    def rest(self, offset: int, w: int, previous: int) -> Iterator[bytes] | None:
-        """The copy's XML from the seam on, when it started at ``offset`` after the ``w`` rows written so far and
-        the row ``previous``; else None (this process writes on by itself)."""
-        done = self.copy.result(_Written)
-        if done is None or (done.offset, done.w, done.previous) != (offset, w, previous):
-            return None
-        return self._unpacked()
-
-    def _unpacked(self) -> Iterator[bytes]:
-        self.spill.seek(0)
-        unpacking = unpacker()
-        while chunk := self.spill.read(1 << 20):
-            yield unpacking.decompress(chunk)
-        yield unpacking.flush()
-
-    def stop(self) -> None:
-        self.copy.stop()
-
-
-def _write_second_half(writer: SheetWriter, source: Callable[[], Iterator[bytes]], seam: int, spill: IO[bytes]) -> _Written:
-    """In the forked copy: write the sheet from the first block of rows at or after ``seam`` to its end into
-    ``spill``, deflated."""
-    added = writer.styles.count_added()
-    blocks = with_offsets(row_blocks(source()))
-    block, previous = to_seam(blocks, seam)
-    waiting = writer.waiting()
-    w = bisect_right(waiting, previous)
-    packing = packer()
-    for piece in writer._edited(chain([block], blocks), None, waiting, w, previous):
-        spill.write(packing.compress(piece))
-    spill.write(packing.flush())
-    spill.flush()
-    if writer.styles.count_added() != added:  # its cells would name styles this process does not have
-        raise ValueError("the second half needs a style of its own")
-    return _Written(block[2], w, previous)
 
 
 def _write_beside(stream, pieces: Iterable[bytes], size: int = 1 << 20) -> None:
