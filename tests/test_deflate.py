@@ -95,3 +95,44 @@ def test_the_writer_deflates_a_big_register_with_isal(tmp_path, monkeypatch):
     assert used and all(used)
     assert [r["售后单号"] for r in read_register(path)] == [f"AS{n}" for n in range(50)]
     assert all(r["处理建议"] for r in read_register(path))
+
+
+def test_reading_ahead_inflates_with_isal_too(tmp_path, monkeypatch):
+    from refund_sheet.workbook import package
+    from refund_sheet.workbook.package import read_ahead
+
+    path = tmp_path / "e.xlsx"
+    write(path, fast_way=True)
+    seen: list[bool] = []
+
+    def spied(handle):
+        handle = inflating(handle)
+        seen.append(fast(handle))
+        return handle
+
+    monkeypatch.setattr(package, "inflating", spied)
+    assert b"".join(read_ahead(path, PART)) == XML
+    assert seen == [True]
+
+
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_a_tracker_whose_compressed_data_is_damaged_is_refused_untouched(tmp_path, where):
+    from conftest import NOW, row, write_register
+
+    from refund_sheet import service
+    from refund_sheet.errors import WorkbookError
+
+    path = write_register(tmp_path / "t.xlsx", [row(售后单号=f"AS{n}", 买家=f"买家{n * 7919 % 10007}") for n in range(3000)])
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(PART)
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    # early: what the guard reads of each part's start; late: only the register's read reaches it
+    at = start + 40 if where == "start" else start + info.compress_size - 400
+    for i in range(at, at + 200):
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    with pytest.raises(WorkbookError, match="文件已损坏"):
+        service.check_file(path, now=NOW)
+    assert path.read_bytes() == bytes(data)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.xlsx"]

@@ -57,7 +57,16 @@ def sheet(rows: list[bytes]) -> bytes:
     return HEAD + header + b"".join(rows) + TAIL
 
 
+def formula_row(n: int) -> bytes:
+    """A row whose long text (a digested column) is a filled-down formula: the same cell XML every row."""
+    return (f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>单号{n}</t></is></c>'
+            f'<c r="F{n}" t="str"><f t="shared" si="0"/><v>ok</v></c></row>').encode()
+
+
 PLAIN = sheet([plain_row(n) for n in range(2, 900)])
+FORMULAS = sheet([formula_row(n) for n in range(2, 900)])
+# a cell in row 820 whose reference puts it in row 100: one reader merges it into row 100, two must not differ
+FOREIGN = sheet([plain_row(n) if n != 820 else plain_row(n).replace(b'<c r="D820"', b'<c r="B100"') for n in range(2, 900)])
 ODD = sheet([odd_row(n) if n % 5 == 0 else plain_row(n) for n in range(2, 900)])
 GAPS = sheet([plain_row(n) for n in range(2, 2000, 3)] + [b'<row r="5000" spans="1:6"/>'])
 
@@ -91,7 +100,7 @@ def small_blocks(monkeypatch):
     return joins
 
 
-@pytest.mark.parametrize("xml", [PLAIN, ODD, GAPS], ids=["plain", "odd rows", "gaps"])
+@pytest.mark.parametrize("xml", [PLAIN, ODD, GAPS, FORMULAS, FOREIGN], ids=["plain", "odd rows", "gaps", "formulas", "foreign"])
 def test_two_halves_read_what_one_reads(small_blocks, monkeypatch, xml):
     alone = as_tuple(read(xml, halves=False))
     assert not small_blocks  # read alone: no copy asked
@@ -100,7 +109,11 @@ def test_two_halves_read_what_one_reads(small_blocks, monkeypatch, xml):
         assert as_tuple(read(xml, halves=True)) == alone, seam
         assert as_tuple(read(xml, halves=True, skip=frozenset({400, 401}))) == as_tuple(
             read(xml, halves=False, skip=frozenset({400, 401}))), seam
-    if xml is not ODD:  # every seam falls between plain rows: the copy's half is taken every time
+    if xml is FORMULAS:
+        assert len(alone[8]) == 898  # every formula cell noticed, however its value was remembered
+    if xml is FOREIGN:  # whichever half meets the cell, the copy's rows are not taken
+        assert small_blocks == [False] * 2 * len(SEAMS) and alone[0][100][1] == 1640.0
+    elif xml is not ODD:  # every seam falls between plain rows: the copy's half is taken every time
         assert small_blocks == [True] * 2 * len(SEAMS)
     else:  # a row without its number can end the block before the seam: then this process reads on alone
         assert small_blocks.count(True) >= 2 * len(SEAMS) - 4
@@ -164,3 +177,20 @@ def test_a_tracker_read_in_halves_is_the_same_tracker(tmp_path, monkeypatch):
     assert split.rows == alone.rows and split.used_col == alone.used_col
     assert split.register.scan.tail == alone.register.scan.tail
     assert split.register.scan.formulas == alone.register.scan.formulas
+
+
+def test_a_file_saved_over_meanwhile_is_not_read_again(tmp_path):
+    from conftest import row, write_register
+
+    path = write_register(tmp_path / "t.xlsx", [row()])
+    opened = package.Package(path)
+    assert b"".join(opened.stream_same("xl/worksheets/sheet1.xml"))
+    os.utime(path, ns=(1, 1))  # another program saved it
+    with pytest.raises(WorkbookError):
+        opened.stream_same("xl/worksheets/sheet1.xml")
+
+
+def test_no_copy_from_a_daemonic_process(monkeypatch):
+    monkeypatch.setattr(multiprocessing.current_process(), "_config", {"daemon": True})
+    assert not halves.can_fork()
+    assert halves.Copy.start(lambda: 1) is None

@@ -15,6 +15,7 @@ the CI's Python to the fast way.
 from __future__ import annotations
 
 import importlib
+import zipfile
 import zlib
 from types import ModuleType
 from typing import IO
@@ -24,6 +25,12 @@ try:
     _isal = importlib.import_module("isal.isal_zlib")
 except ImportError:  # no wheel for this platform: zlib does it
     _isal = None
+
+# what reading a part whose compressed bytes are damaged raises: zipfile's bad CRC or truncated data, zlib's
+# error, ISA-L's own (not a zlib.error)
+DAMAGED: tuple[type[BaseException], ...] = (zipfile.BadZipFile, EOFError, zlib.error) + (
+    (_isal.error,) if _isal is not None else ()
+)
 
 _ZLIB_INFLATER = type(zlib.decompressobj(-zlib.MAX_WBITS))
 _ZLIB_DEFLATER = type(zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS))

@@ -35,7 +35,9 @@ HALVE_FROM = 48 << 20  # a sheet XML this big (~25k rows) is worth a copy
 
 
 def can_fork() -> bool:
-    return sys.platform.startswith("linux") and threading.active_count() == 1
+    """Linux, one thread, and not itself a daemonic process (a multiprocessing pool's worker may have none)."""
+    return (sys.platform.startswith("linux") and threading.active_count() == 1
+            and not multiprocessing.current_process().daemon)
 
 
 class Copy:
@@ -52,7 +54,7 @@ class Copy:
         context = multiprocessing.get_context("fork")
         receive, send = context.Pipe(duplex=False)
         try:
-            process = context.Process(target=_run, args=(work, send), daemon=True)
+            process = context.Process(target=_run_copy, args=(work, send, receive), daemon=True)
             process.start()
         except OSError:
             receive.close()
@@ -77,6 +79,13 @@ class Copy:
             self.process.terminate()
         self.process.join()
         self.process.close()
+
+
+def _run_copy(work: Callable[[], object], send, receive) -> None:
+    """In the copy: let go of the pipe's reading end (held, it would keep the copy waiting to send forever if
+    this process died), then ``_run``."""
+    receive.close()
+    _run(work, send)
 
 
 def _run(work: Callable[[], object], send) -> None:

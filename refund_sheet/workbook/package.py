@@ -16,6 +16,7 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Callable, Generator, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import chain, repeat
@@ -152,6 +153,7 @@ class Package:
         except (zipfile.BadZipFile, OSError) as error:
             raise WorkbookError(f"无法打开 {self.path.name}：文件已损坏或不是 Excel 工作簿（{type(error).__name__}）") from None
         self.names = [info.filename for info in self.infos]
+        self.stamp = _stamp(self.path)  # the file as opened: size, modification time, file number
         self._small: dict[str, bytes] = {}
         self._rels: dict[str, list[Rel]] = {}
 
@@ -242,6 +244,19 @@ class Package:
         if ahead and info is not None and info.file_size > CHUNK:
             return read_ahead(self.path, part)
         return _read_here(self.path, part)
+
+
+    def stream_same(self, part: str) -> Iterator[bytes]:
+        """``stream``, refused when the file is no longer the one opened (another program saved over it since):
+        a second reader of the same part (``halves``) must read the same bytes."""
+        if _stamp(self.path) != self.stamp:
+            raise WorkbookError(f"{self.path.name} 在读取中被其他程序改写了")
+        return self.stream(part)
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns, status.st_ino
 
 
 def _read_here(path: Path, part: str) -> Iterator[bytes]:
@@ -1187,21 +1202,24 @@ def read_register(
         _read_blocks(state, blocks)
         return _finished(state.read)
     seam = int(size * halves.SEAM)
-    rest: Iterator[tuple[str, bytes, int]] = blocks
-    with tempfile.TemporaryFile(prefix="refund-sheet-") as spill:
-        copy = halves.Copy.start(lambda: _second_half(state, again, seam, spill))
+    with ExitStack() as stack:
         try:
-            at_seam = _read_blocks(state, blocks, seam if copy is not None else None)
-            if copy is not None and at_seam is not None:
-                other = copy.result(_Half)
-                if other is not None and _join_halves(state, other, at_seam[2], spill):
-                    blocks.close()  # the rest of the XML is not inflated
-                    return _finished(state.read)
-                rest = chain([at_seam], blocks)
-                _read_blocks(state, rest)
-        finally:
-            if copy is not None:
-                copy.stop()
+            spill = stack.enter_context(tempfile.TemporaryFile(prefix="refund-sheet-"))
+        except OSError:  # no temporary folder to be had: read alone
+            _read_blocks(state, blocks)
+            return _finished(state.read)
+        copy = halves.Copy.start(lambda: _second_half(state, again, seam, spill))
+        if copy is None:
+            _read_blocks(state, blocks)
+            return _finished(state.read)
+        stack.callback(copy.stop)
+        at_seam = _read_blocks(state, blocks, seam)
+        if at_seam is not None:
+            other = copy.result(_Half)
+            if other is not None and _join_halves(state, other, at_seam[2], spill):
+                blocks.close()  # the rest of the XML is not inflated
+                return _finished(state.read)
+            _read_blocks(state, chain([at_seam], blocks))
     return _finished(state.read)
 
 
@@ -1385,8 +1403,9 @@ def _read_blocks(
                         value = digest(value)
                     if len(tail) < 64 and len(digest_cache) < 10_000:
                         digest_cache[tail] = value
-                    if b"<f" in tail:
+                    if b"<f" in tail:  # noted, and looked for whenever this cell's XML comes again
                         formulas(number, columns, tails, (i,))
+                        formula_tails.add(tail)
                 found[i] = value
             found.append("")
             line = getter(found)
@@ -1464,7 +1483,7 @@ def _join_halves(state: _Reading, other: _Half, offset: int, spill: IO[bytes]) -
     scan.top.update(their_scan.top)
     scan.formulas |= their_scan.formulas
     scan.shared |= their_scan.shared
-    scan.last_any_row = their_scan.last_any_row
+    scan.last_any_row = their_scan.last_any_row or scan.last_any_row
     scan.last_row = their_scan.last_row or scan.last_row
     scan.tail, scan.merged = their_scan.tail, their_scan.merged
     return True

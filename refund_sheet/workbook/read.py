@@ -8,6 +8,7 @@ that package (``write.py``), so nothing it holds has to be modelled to survive.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from ..plan import (  # the names both front ends use for the sheets, and where 
     tool_sheet,
 )
 from . import guard
+from .deflate import DAMAGED
 from .package import CellValues, Package, SheetScan, TableInfo, read_register, sheet_values
 
 
@@ -48,8 +50,20 @@ def check_openable(path: Path) -> Path:
         raise WorkbookError(f"找不到文件：{path}")
     if path.is_dir():
         raise WorkbookError(f"{path} 是文件夹，不是 Excel 文件")
-    guard.check_package(path)  # renamed .xls/.csv, password, zip or XML bomb, macros in an .xlsx: one-line refusal
+    try:
+        guard.check_package(path)  # renamed .xls/.csv, password, zip or XML bomb, macros in an .xlsx: one-line refusal
+    except DAMAGED as error:
+        raise damaged(path, error) from None
     return path
+
+
+def damaged(path: Path, error: BaseException) -> WorkbookError:
+    """The refusal for a workbook whose compressed data cannot be read back (a broken copy or download)."""
+    what = "校验和不符" if isinstance(error, zipfile.BadZipFile) else "解压出错"
+    return WorkbookError(
+        f"无法打开 {path.name}：文件已损坏，其中的压缩数据无法读出（{what}）："
+        "请用 Excel 或 WPS 打开看看能否修复，或换用备份；文件未改动"
+    )
 
 
 @dataclass
@@ -151,6 +165,8 @@ class Tracker:
             self.register = self._find_register()
         except WorkbookError:
             raise
+        except DAMAGED as error:
+            raise damaged(self.path, error) from None
         except (KeyError, ValueError, UnicodeDecodeError) as error:
             raise WorkbookError(f"无法打开 {self.path.name}：文件已损坏或不是 Excel 工作簿（{type(error).__name__}）") from None
 
@@ -211,7 +227,7 @@ class Tracker:
         size = next((info.file_size for info in self.package.infos if info.filename == part), 0)
         read = read_register(
             self.package.stream(part), self.grids.values, first, last, row, formula_cols, digested, _digest, totals,
-            again=lambda: self.package.stream(part), size=size,
+            again=lambda: self.package.stream_same(part), size=size,
         )
         self.used_col = read.used_col
         self.old = read.rows
