@@ -82,15 +82,10 @@ class Copy:
 
 
 def _run_copy(work: Callable[[], object], send, receive) -> None:
-    """In the copy: let go of the pipe's reading end (held, it would keep the copy waiting to send forever if
-    this process died), then ``_run``."""
-    receive.close()
-    _run(work, send)
-
-
-def _run(work: Callable[[], object], send) -> None:
     """In the copy: run ``work`` and send what it returns, or the error's text (this process then does the work
-    itself, and meets the same error if it is one)."""
+    itself, and meets the same error if it is one). The pipe's reading end is let go of first: held, it would
+    keep the copy waiting to send forever if this process died."""
+    receive.close()
     try:
         outcome = work()
     except BaseException as error:

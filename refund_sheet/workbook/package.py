@@ -236,15 +236,17 @@ class Package:
         parts = self.related(self.workbook_part, REL_STYLES)
         return parts[0] if parts and parts[0] in self.names else None
 
+    def size(self, part: str) -> int:
+        """A part's size once inflated (0 for a part the package lacks)."""
+        return next((info.file_size for info in self.infos if info.filename == part), 0)
+
     def stream(self, part: str, ahead: bool = True) -> Iterator[bytes]:
         """A part's bytes a megabyte at a time. With ``ahead``, a part of more than a megabyte is inflated on a
         second thread, a few megabytes ahead of the caller (``read_ahead``); the writer, whose second core is
         busy deflating, inflates in place."""
-        info = next((info for info in self.infos if info.filename == part), None)
-        if ahead and info is not None and info.file_size > CHUNK:
+        if ahead and self.size(part) > CHUNK:
             return read_ahead(self.path, part)
         return _read_here(self.path, part)
-
 
     def stream_same(self, part: str) -> Iterator[bytes]:
         """``stream``, refused when the file is no longer the one opened (another program saved over it since):
@@ -272,7 +274,6 @@ class _Failed:
         self.error = error
 
 
-_END = object()
 AHEAD = 8  # megabytes a background thread inflates ahead of the caller
 
 
@@ -282,7 +283,7 @@ def read_ahead(path: Path, part: str, ahead: int = AHEAD) -> Iterator[bytes]:
     decodes one megabyte while the next is inflated. An error of the zip (a bad CRC, a truncated part, a missing
     part) is raised to the caller where it would have been; when the caller stops early (the generator is closed)
     or raises, the thread is stopped and joined."""
-    chunks: queue.Queue[object] = queue.Queue(maxsize=ahead)
+    chunks: queue.Queue[bytes | _Failed | None] = queue.Queue(maxsize=ahead)  # None: the part's end
     stop = threading.Event()
 
     def inflate() -> None:
@@ -295,18 +296,18 @@ def read_ahead(path: Path, part: str, ahead: int = AHEAD) -> Iterator[bytes]:
         except BaseException as error:  # handed to the caller
             chunks.put(_Failed(error))
             return
-        chunks.put(_END)
+        chunks.put(None)
 
     worker = threading.Thread(target=inflate, name=f"inflate {part}", daemon=True)
     worker.start()
     try:
         while True:
             item = chunks.get()
-            if item is _END:
+            if item is None:
                 return
             if isinstance(item, _Failed):
                 raise item.error
-            yield item  # type: ignore[misc]
+            yield item
     finally:
         stop.set()
         while worker.is_alive():  # the thread may wait to put a chunk: take them until it has seen the stop
@@ -1198,17 +1199,16 @@ def read_register(
     itself. Either way the result is the same."""
     state = _Reading(values, first_col, last_col - first_col + 1, header_row, formula_cols, digested, digest, skip)
     blocks = with_offsets(row_blocks(chunks))
-    if again is None or size < (halves.HALVE_FROM if halve_from is None else halve_from) or not halves.can_fork():
-        _read_blocks(state, blocks)
-        return _finished(state.read)
-    seam = int(size * halves.SEAM)
     with ExitStack() as stack:
-        try:
-            spill = stack.enter_context(tempfile.TemporaryFile(prefix="refund-sheet-"))
-        except OSError:  # no temporary folder to be had: read alone
-            _read_blocks(state, blocks)
-            return _finished(state.read)
-        copy = halves.Copy.start(lambda: _second_half(state, again, seam, spill))
+        copy = None
+        if again is not None and size >= (halves.HALVE_FROM if halve_from is None else halve_from) and halves.can_fork():
+            seam = int(size * halves.SEAM)
+            try:
+                spill = stack.enter_context(tempfile.TemporaryFile(prefix="refund-sheet-"))
+            except OSError:  # no temporary folder to be had: read alone
+                pass
+            else:
+                copy = halves.Copy.start(lambda: _second_half(state, again, seam, spill))
         if copy is None:
             _read_blocks(state, blocks)
             return _finished(state.read)
@@ -1435,7 +1435,6 @@ def _read_blocks(
 
 
 # -- reading the register in two halves at once
-
 
 
 @dataclass

@@ -224,10 +224,9 @@ class Tracker:
         if table is not None and table.totals_rows:  # a Table's totals row is no case
             end = table.bounds[2]
             totals = frozenset(range(end - table.totals_rows + 1, end + 1))
-        size = next((info.file_size for info in self.package.infos if info.filename == part), 0)
         read = read_register(
             self.package.stream(part), self.grids.values, first, last, row, formula_cols, digested, _digest, totals,
-            again=lambda: self.package.stream_same(part), size=size,
+            again=lambda: self.package.stream_same(part), size=self.package.size(part),
         )
         self.used_col = read.used_col
         self.old = read.rows
@@ -236,7 +235,7 @@ class Tracker:
 
     def forget_rows(self) -> None:
         """Let the register's values go once a run's plan is made (a full sheet's are ~0.8 GB): writing reads
-        none of them, and a forked copy writing half the sheet then copies none of them."""
+        none of them."""
         self.rows.clear()
         self.old = {}
         self._old_row, self._old_values = 0, ()
