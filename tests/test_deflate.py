@@ -4,6 +4,7 @@ Python the fast way really taken (a zipfile whose insides moved would quietly fa
 
 from __future__ import annotations
 
+import struct
 import zipfile
 
 import pytest
@@ -136,3 +137,73 @@ def test_a_tracker_whose_compressed_data_is_damaged_is_refused_untouched(tmp_pat
         service.check_file(path, now=NOW)
     assert path.read_bytes() == bytes(data)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.xlsx"]
+
+
+def spool(path, compress_type=zipfile.ZIP_DEFLATED):
+    """A temporary zip holding PART the way the writer spools a sheet."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("first.xml", b"<a/>" * 1000, compress_type=zipfile.ZIP_DEFLATED)  # PART is not at offset 0
+        info = zipfile.ZipInfo(PART)
+        info.compress_type = compress_type
+        with archive.open(info, "w") as stream:
+            stream.write(XML)
+
+
+@pytest.mark.parametrize("zip64", [False, True])
+@pytest.mark.parametrize("with_isal", [True, False])
+def test_a_deflated_part_is_copied_into_another_zip_without_deflating_it_again(tmp_path, monkeypatch, with_isal, zip64):
+    if not with_isal:
+        monkeypatch.setattr(deflate, "_isal", None)
+    spool(tmp_path / "spool.zip")
+    with open(tmp_path / "spool.zip", "rb") as handle, zipfile.ZipFile(handle) as spooled:
+        entry = spooled.getinfo(PART)
+        with zipfile.ZipFile(tmp_path / "out.xlsx", "w", zipfile.ZIP_DEFLATED) as out:
+            out.writestr("[Content_Types].xml", b"<Types/>")
+            info = zipfile.ZipInfo(PART)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with out.open(info, "w", force_zip64=zip64) as stream:
+                deflate.copy_deflated(stream, handle, entry, spooled)
+        with zipfile.ZipFile(tmp_path / "out.xlsx") as out:
+            assert out.testzip() is None  # the CRC the entry was given matches what it holds
+            copied = out.getinfo(PART)
+            assert (copied.CRC, copied.file_size, copied.compress_size) == (entry.CRC, entry.file_size, entry.compress_size)
+            assert out.read(PART) == XML
+            assert out.namelist() == ["[Content_Types].xml", PART]
+        # the deflated bytes are the spool's, byte for byte
+        raw = (tmp_path / "out.xlsx").read_bytes()
+        assert deflated_bytes(tmp_path / "spool.zip", entry) in raw
+
+
+def deflated_bytes(path, entry: zipfile.ZipInfo) -> bytes:
+    data = path.read_bytes()
+    name_length, extra_length = struct.unpack("<HH", data[entry.header_offset + 26 : entry.header_offset + 30])
+    start = entry.header_offset + 30 + name_length + extra_length
+    return data[start : start + entry.compress_size]
+
+
+def test_a_part_not_deflated_in_the_spool_is_written_through(tmp_path):
+    spool(tmp_path / "spool.zip", compress_type=zipfile.ZIP_STORED)
+    with (open(tmp_path / "spool.zip", "rb") as handle, zipfile.ZipFile(handle) as spooled,
+          zipfile.ZipFile(tmp_path / "out.xlsx", "w", zipfile.ZIP_DEFLATED) as out):
+        info = zipfile.ZipInfo(PART)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with out.open(info, "w") as stream:
+            deflate.copy_deflated(stream, handle, spooled.getinfo(PART), spooled)
+    with zipfile.ZipFile(tmp_path / "out.xlsx") as out:
+        assert out.testzip() is None and out.read(PART) == XML
+        assert out.getinfo(PART).compress_size < len(XML) // 5  # deflated on the way
+
+
+def test_a_spool_cut_short_is_an_error_not_a_short_part(tmp_path):
+    spool(tmp_path / "spool.zip")
+    data = (tmp_path / "spool.zip").read_bytes()
+    with zipfile.ZipFile(tmp_path / "spool.zip") as spooled:
+        entry = spooled.getinfo(PART)
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(data[: entry.header_offset + 30 + len(PART) + 100])
+    with (open(cut, "rb") as handle, zipfile.ZipFile(tmp_path / "spool.zip") as spooled,
+          zipfile.ZipFile(tmp_path / "out.xlsx", "w", zipfile.ZIP_DEFLATED) as out):
+        info = zipfile.ZipInfo(PART)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with pytest.raises(zipfile.BadZipFile, match="cut short"), out.open(info, "w") as stream:
+            deflate.copy_deflated(stream, handle, entry, spooled)

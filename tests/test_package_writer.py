@@ -409,3 +409,38 @@ def test_rows_an_import_adds_get_the_tables_calculated_column(tmp_path):
     assert len(plan.appends) == 3
     assert all(f"<f>{formula}</f>".encode() in after[f"AF{row}"] for row in (22, 23, 24))
     assert openpyxl.load_workbook(path)["退款登记"].tables["售后登记"].ref == "A1:AF24"
+
+
+def test_a_register_after_styles_xml_is_written_once_in_its_place(tmp_path, monkeypatch):
+    """LibreOffice writes styles.xml before the sheets: the register's new styles must be known before it is
+    written, so it is written first into a temporary zip and its deflated bytes copied in its place — once, not
+    streamed twice — and the file is the one the usual order gives, entry for entry."""
+    from refund_sheet.workbook.write import SheetWriter
+
+    usual = small(tmp_path, rows=60)
+    data = parts(usual)
+    order = ["xl/styles.xml"] + [n for n in data if n != "xl/styles.xml"]
+    libre = tmp_path / "libre.xlsx"
+    with zipfile.ZipFile(libre, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in order:
+            z.writestr(name, data[name])
+    streams = []
+    stream = SheetWriter.stream
+
+    def counted(self, chunks, dimension):
+        streams.append(self)
+        return stream(self, chunks, dimension)
+
+    monkeypatch.setattr(SheetWriter, "stream", counted)
+    for path in (usual, libre):
+        streams.clear()
+        assert service.check_file(path, now=NOW).saved
+        assert len(streams) == len({id(w) for w in streams})  # each sheet written once
+    assert parts(libre)["xl/styles.xml"] != data["xl/styles.xml"]  # the run added styles the register uses
+    with zipfile.ZipFile(libre) as z:
+        assert z.testzip() is None
+        assert [n for n in z.namelist() if n in data] == order  # 统计's charts are added after
+    after_usual, after_libre = parts(usual), parts(libre)
+    log = "xl/worksheets/sheet4.xml"  # 记录: its line holds the time the run ended
+    assert {n: b for n, b in after_libre.items() if n != log} == {n: b for n, b in after_usual.items() if n != log}
+    assert sum(1 for _ in openpyxl.load_workbook(libre)["记录"].iter_rows()) == 2

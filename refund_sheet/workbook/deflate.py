@@ -7,6 +7,9 @@ against zlib's 0.35 s, deflate 0.59 s at its level 3 against zlib's 1.32 s at le
 size), and like zlib it lets go of the interpreter while it works. zipfile keeps everything else it does (the
 headers, the CRC and its check, Zip64): only its inflater or deflater object is handed ISA-L's.
 
+The same seam lets a part already deflated elsewhere be copied into a new zip as it is (``copy_deflated``): the
+writer deflates a sheet into a temporary zip when the styles part must be written before it (``write.py``).
+
 Where ``isal`` has no wheel (Windows on ARM), or a Python's zipfile no longer keeps those objects where this module
 looks for them, the part goes through zlib as before: the same bytes, more slowly. ``tests/test_deflate.py`` holds
 the CI's Python to the fast way.
@@ -15,6 +18,7 @@ the CI's Python to the fast way.
 from __future__ import annotations
 
 import importlib
+import struct
 import zipfile
 import zlib
 from types import ModuleType
@@ -59,3 +63,44 @@ def fast(handle: IO[bytes]) -> bool:
     """Whether ``handle`` inflates or deflates with ISA-L."""
     worker = vars(handle).get("_decompressor") or vars(handle).get("_compressor")
     return _isal is not None and type(worker).__module__.startswith("isal")
+
+
+class _AsIs:
+    """A "compressor" handing back what it is given: the bytes written are deflated already."""
+
+    def compress(self, data: bytes) -> bytes:
+        return data
+
+    def flush(self, *_mode: int) -> bytes:
+        return b""
+
+
+_HEADER = struct.Struct("<4s22xHH")  # a local file header: signature, …, the name's and the extra field's lengths
+_HEADER_SIGNATURE = b"PK\x03\x04"
+
+
+def copy_deflated(handle: IO[bytes], source: IO[bytes], entry: zipfile.ZipInfo, spooled: zipfile.ZipFile) -> None:
+    """Write part ``entry`` of ``spooled`` (a zip in the file ``source``, its part deflated) into ``handle`` (a
+    part just opened for writing with ``ZipFile.open``, deflated, nothing written yet) without inflating and
+    deflating it again: its deflated bytes are copied, and the entry is given the part's CRC and size. Where
+    this Python's zipfile keeps its state elsewhere, the part is inflated and written (the same content, slower)."""
+    inside = vars(handle)
+    if not {"_compressor", "_crc", "_file_size"} <= inside.keys() or entry.compress_type != zipfile.ZIP_DEFLATED:
+        with spooled.open(entry) as part:
+            while chunk := part.read(1 << 20):
+                handle.write(chunk)
+        return
+    source.seek(entry.header_offset)
+    signature, name_length, extra_length = _HEADER.unpack(source.read(_HEADER.size))
+    if signature != _HEADER_SIGNATURE:
+        raise zipfile.BadZipFile(f"no local header for {entry.filename}")
+    source.seek(entry.header_offset + _HEADER.size + name_length + extra_length)
+    inside["_compressor"] = _AsIs()
+    left = entry.compress_size
+    while left:
+        chunk = source.read(min(left, 1 << 20))
+        if not chunk:
+            raise zipfile.BadZipFile(f"{entry.filename} is cut short")
+        handle.write(chunk)
+        left -= len(chunk)
+    inside["_crc"], inside["_file_size"] = entry.CRC, entry.file_size

@@ -19,22 +19,24 @@ from __future__ import annotations
 
 import queue
 import re
+import tempfile
 import threading
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from itertools import pairwise, repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 from xml.sax.saxutils import escape, unescape
 
 from ..engine.batching import without_gc_pauses
 from ..engine.columns import column_letter
 from ..errors import WorkbookError
-from .deflate import deflating
+from .deflate import copy_deflated, deflating
 from .package import (
     CELL_REF,
     CONTENT_TYPES,
@@ -988,32 +990,48 @@ class PackageEdit:
         names = [n for n in self.order if n not in self.removed or n in self.parts]
         names += [n for n in self.parts if n not in known]
         types = self.content_types()
-        if self.styles_part in names:
-            after = names[names.index(self.styles_part) + 1 :]
-            for part in (p for p in after if p in writers):  # written after styles.xml: learn the styles they need
-                for _ in writers[part].stream(self._source(part), self.dimensions.get(part)):
-                    pass
         infos = {info.filename: info for info in self.package.infos}
-        with zipfile.ZipFile(self.package.path) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as out:
-            for name in names:
-                size = infos[name].file_size if name in infos else 0
-                streamed = name in writers and size > STREAMED_BIG
-                info = _entry(infos.get(name), name, STREAMED_LEVEL if streamed else compresslevel)
-                big = size > ZIP64_FROM
-                if name in writers:
-                    opened = out.open(info, "w", force_zip64=big)
-                    with deflating(opened) if streamed else opened as stream:
-                        _write_beside(stream, writers[name].stream(self._source(name), self.dimensions.get(name)))
-                elif name == self.styles_part and self.styles.changed:
-                    out.writestr(info, self.styles.result())
-                elif name == CONTENT_TYPES and types is not None:
-                    out.writestr(info, types)
-                elif name in self.parts:
-                    out.writestr(info, self.parts[name])
-                else:
-                    with source.open(name) as src, out.open(info, "w", force_zip64=big) as dst:
-                        while chunk := src.read(1 << 20):
-                            dst.write(chunk)
+
+        def write_sheet(out: zipfile.ZipFile, name: str) -> None:
+            size = infos[name].file_size if name in infos else 0
+            streamed = size > STREAMED_BIG
+            info = _entry(infos.get(name), name, STREAMED_LEVEL if streamed else compresslevel)
+            opened = out.open(info, "w", force_zip64=size > ZIP64_FROM)
+            with deflating(opened) if streamed else opened as stream:
+                _write_beside(stream, writers[name].stream(self._source(name), self.dimensions.get(name)))
+
+        with ExitStack() as spools:
+            # A sheet after styles.xml (LibreOffice's order) adds the styles its cells need as it is written: it is
+            # written first, into a temporary zip, and its deflated bytes are copied in its place (writing it twice
+            # doubled the save).
+            spooled: dict[str, tuple[IO[bytes], zipfile.ZipFile]] = {}
+            after = names[names.index(self.styles_part) + 1 :] if self.styles_part in names else []
+            for name in (part for part in after if part in writers):
+                handle = spools.enter_context(tempfile.TemporaryFile())
+                with zipfile.ZipFile(handle, "w") as spool:
+                    write_sheet(spool, name)
+                spooled[name] = handle, spools.enter_context(zipfile.ZipFile(handle))
+            with zipfile.ZipFile(self.package.path) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as out:
+                for name in names:
+                    size = infos[name].file_size if name in infos else 0
+                    info = _entry(infos.get(name), name, compresslevel)
+                    big = size > ZIP64_FROM
+                    if name in spooled:
+                        file, spool = spooled[name]
+                        with out.open(info, "w", force_zip64=big) as stream:
+                            copy_deflated(stream, file, spool.getinfo(name), spool)
+                    elif name in writers:
+                        write_sheet(out, name)
+                    elif name == self.styles_part and self.styles.changed:
+                        out.writestr(info, self.styles.result())
+                    elif name == CONTENT_TYPES and types is not None:
+                        out.writestr(info, types)
+                    elif name in self.parts:
+                        out.writestr(info, self.parts[name])
+                    else:
+                        with source.open(name) as src, out.open(info, "w", force_zip64=big) as dst:
+                            while chunk := src.read(1 << 20):
+                                dst.write(chunk)
 
     def _source(self, part: str) -> Iterator[bytes]:
         if part in self.parts:
