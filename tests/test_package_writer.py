@@ -411,6 +411,15 @@ def test_rows_an_import_adds_get_the_tables_calculated_column(tmp_path):
     assert openpyxl.load_workbook(path)["退款登记"].tables["售后登记"].ref == "A1:AF24"
 
 
+def libre_order(path):
+    """``path`` rewritten with styles.xml first, as LibreOffice orders a package."""
+    data = parts(path)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in ["xl/styles.xml"] + [n for n in data if n != "xl/styles.xml"]:
+            z.writestr(name, data[name])
+    return path
+
+
 def test_a_register_after_styles_xml_is_written_once_in_its_place(tmp_path, monkeypatch):
     """LibreOffice writes styles.xml before the sheets: the register's new styles must be known before it is
     written, so it is written first into a temporary zip and its deflated bytes copied in its place — once, not
@@ -419,11 +428,9 @@ def test_a_register_after_styles_xml_is_written_once_in_its_place(tmp_path, monk
 
     usual = small(tmp_path, rows=60)
     data = parts(usual)
-    order = ["xl/styles.xml"] + [n for n in data if n != "xl/styles.xml"]
-    libre = tmp_path / "libre.xlsx"
-    with zipfile.ZipFile(libre, "w", zipfile.ZIP_DEFLATED) as z:
-        for name in order:
-            z.writestr(name, data[name])
+    libre = libre_order(shutil.copy(usual, tmp_path / "libre.xlsx"))
+    order = list(parts(libre))
+    assert order[0] == "xl/styles.xml"
     streams = []
     stream = SheetWriter.stream
 
@@ -444,3 +451,37 @@ def test_a_register_after_styles_xml_is_written_once_in_its_place(tmp_path, monk
     log = "xl/worksheets/sheet4.xml"  # 记录: its line holds the time the run ended
     assert {n: b for n, b in after_libre.items() if n != log} == {n: b for n, b in after_usual.items() if n != log}
     assert sum(1 for _ in openpyxl.load_workbook(libre)["记录"].iter_rows()) == 2
+
+
+def test_without_room_for_temporary_files_the_sheet_is_spooled_beside_the_tracker(tmp_path, monkeypatch):
+    import errno
+    import io
+    import tempfile
+
+    class Full(io.BytesIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    full: list[Full] = []
+    beside: list[object] = []
+    real = tempfile.TemporaryFile
+
+    def temporary_file(*args, **kwargs):
+        if kwargs.get("dir") is None and "prefix" not in kwargs:  # the writer's spool in the system's folder
+            full.append(Full())
+            return full[-1]
+        beside.append(kwargs.get("dir"))
+        return real(*args, **kwargs)
+
+    usual = small(tmp_path, rows=30)
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    path = libre_order(shutil.copy(usual, folder / "tracker.xlsx"))
+    monkeypatch.setattr(tempfile, "TemporaryFile", temporary_file)
+    assert service.check_file(path, now=NOW).saved
+    assert full and all(f.closed for f in full)
+    assert folder in beside
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("tracker.bak")) == ["tracker.xlsx"]
+    monkeypatch.setattr(tempfile, "TemporaryFile", real)
+    service.check_file(usual, now=NOW)
+    assert parts(path)[REGISTER] == parts(usual)[REGISTER]

@@ -22,8 +22,8 @@ import re
 import tempfile
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -1007,9 +1007,16 @@ class PackageEdit:
             spooled: dict[str, tuple[IO[bytes], zipfile.ZipFile]] = {}
             after = names[names.index(self.styles_part) + 1 :] if self.styles_part in names else []
             for name in (part for part in after if part in writers):
-                handle = spools.enter_context(tempfile.TemporaryFile())
-                with zipfile.ZipFile(handle, "w") as spool:
-                    write_sheet(spool, name)
+                handle: IO[bytes] | None = None
+                try:
+                    handle = spools.enter_context(tempfile.TemporaryFile())
+                    _spool(handle, write_sheet, name)
+                except OSError:  # no room for it there (or no such folder): beside the file saved, which needs it
+                    if handle is not None:
+                        with suppress(OSError):  # closing flushes, and there is no room
+                            handle.close()
+                    handle = spools.enter_context(tempfile.TemporaryFile(dir=target.parent))
+                    _spool(handle, write_sheet, name)
                 spooled[name] = handle, spools.enter_context(zipfile.ZipFile(handle))
             with zipfile.ZipFile(self.package.path) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel) as out:
                 for name in names:
@@ -1039,6 +1046,12 @@ class PackageEdit:
         # inflated in place: on a second thread it competed with the deflating one (measured at 100k rows: the save
         # no faster, the main thread waiting up to 0.7 s for the deflate)
         return self.package.stream(part, ahead=False)
+
+
+def _spool(handle: IO[bytes], write: Callable[[zipfile.ZipFile, str], None], name: str) -> None:
+    """Write into ``handle`` (a temporary file) a zip of part ``name``, written by ``write``."""
+    with zipfile.ZipFile(handle, "w") as spool:
+        write(spool, name)
 
 
 def _write_beside(stream, pieces: Iterable[bytes], size: int = 1 << 20) -> None:
