@@ -207,3 +207,19 @@ def test_a_spool_cut_short_is_an_error_not_a_short_part(tmp_path):
         info.compress_type = zipfile.ZIP_DEFLATED
         with pytest.raises(zipfile.BadZipFile, match="cut short"), out.open(info, "w") as stream:
             deflate.copy_deflated(stream, handle, entry, spooled)
+
+
+@pytest.mark.parametrize("compress_type", [zipfile.ZIP_STORED, zipfile.ZIP_BZIP2])
+def test_a_part_copied_into_an_entry_not_deflated_is_written_through(tmp_path, compress_type):
+    """The deflated bytes go as they are only into an entry that deflates: a ZipInfo left stored (its own
+    compress_type wins over the ZipFile's) got them under the part's CRC, a broken part."""
+    spool(tmp_path / "spool.zip")
+    with (open(tmp_path / "spool.zip", "rb") as handle, zipfile.ZipFile(handle) as spooled,
+          zipfile.ZipFile(tmp_path / "out.xlsx", "w", zipfile.ZIP_DEFLATED) as out):
+        info = zipfile.ZipInfo(PART)
+        info.compress_type = compress_type
+        with out.open(info, "w") as stream:
+            deflate.copy_deflated(stream, handle, spooled.getinfo(PART), spooled)
+    with zipfile.ZipFile(tmp_path / "out.xlsx") as out:
+        assert out.getinfo(PART).compress_type == compress_type
+        assert out.testzip() is None and out.read(PART) == XML

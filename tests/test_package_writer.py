@@ -485,3 +485,45 @@ def test_without_room_for_temporary_files_the_sheet_is_spooled_beside_the_tracke
     monkeypatch.setattr(tempfile, "TemporaryFile", real)
     service.check_file(usual, now=NOW)
     assert parts(path)[REGISTER] == parts(usual)[REGISTER]
+
+
+@pytest.mark.parametrize(("streamed", "zip64", "with_isal"), [(True, True, True), (True, False, False), (False, True, False)])
+def test_a_spooled_sheet_is_the_usual_orders_when_deflated_by_isal_or_zlib_and_with_zip64(tmp_path, monkeypatch, streamed, zip64, with_isal):
+    """The spool and the tracker's entry take the same way (ISA-L at its level or zlib, Zip64 headers or not):
+    only the deflated bytes are copied, so the file is the usual order's whichever way that is."""
+    from refund_sheet.workbook import deflate, write
+
+    monkeypatch.setattr(write, "STREAMED_BIG", -1 if streamed else write.STREAMED_BIG)
+    monkeypatch.setattr(write, "ZIP64_FROM", -1 if zip64 else write.ZIP64_FROM)
+    if not with_isal:
+        monkeypatch.setattr(deflate, "_isal", None)
+    usual = small(tmp_path, rows=50)
+    libre = libre_order(shutil.copy(usual, tmp_path / "libre.xlsx"))
+    assert service.check_file(usual, now=NOW).saved and service.check_file(libre, now=NOW).saved
+    with zipfile.ZipFile(libre) as z:
+        assert z.testzip() is None
+        info = z.getinfo(REGISTER)
+    raw = libre.read_bytes()
+    extra = int.from_bytes(raw[info.header_offset + 28 : info.header_offset + 30], "little")
+    start = info.header_offset + 30 + len(REGISTER)
+    assert raw[start : start + extra][:2] == (b"\x01\x00" if zip64 else b"")  # the local header's Zip64 extra
+    log = "xl/worksheets/sheet4.xml"
+    assert {n: b for n, b in parts(libre).items() if n != log} == {n: b for n, b in parts(usual).items() if n != log}
+
+
+def test_ctrl_c_while_a_spooled_sheet_is_copied_leaves_the_tracker_and_its_folder_as_they_were(tmp_path, monkeypatch):
+    from refund_sheet.workbook import write
+
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    path = libre_order(shutil.copy(small(tmp_path, rows=30), folder / "tracker.xlsx"))
+    before = path.read_bytes()
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(write, "copy_deflated", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        service.check_file(path, now=NOW)
+    assert path.read_bytes() == before
+    assert [p.name for p in folder.iterdir()] == ["tracker.xlsx"]

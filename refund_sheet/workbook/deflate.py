@@ -39,6 +39,10 @@ DAMAGED: tuple[type[BaseException], ...] = (zipfile.BadZipFile, EOFError, zlib.e
 _ZLIB_INFLATER = type(zlib.decompressobj(-zlib.MAX_WBITS))
 _ZLIB_DEFLATER = type(zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS))
 LEVEL = 3  # ISA-L's levels are 0–3: its 3 gives about zlib's level 3 size (the writer's STREAMED_LEVEL)
+# what a part opened for writing deflates with (zipfile's zlib, or ISA-L's handed it by ``deflating``)
+_DEFLATERS: tuple[type, ...] = (_ZLIB_DEFLATER,) + (
+    (type(_isal.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)),) if _isal is not None else ()
+)
 
 
 def inflating(handle: IO[bytes]) -> IO[bytes]:
@@ -83,9 +87,11 @@ def copy_deflated(handle: IO[bytes], source: IO[bytes], entry: zipfile.ZipInfo, 
     """Write part ``entry`` of ``spooled`` (a zip in the file ``source``, its part deflated) into ``handle`` (a
     part just opened for writing with ``ZipFile.open``, deflated, nothing written yet) without inflating and
     deflating it again: its deflated bytes are copied, and the entry is given the part's CRC and size. Where
-    this Python's zipfile keeps its state elsewhere, the part is inflated and written (the same content, slower)."""
+    this Python's zipfile keeps its state elsewhere, or ``handle`` does not deflate (a ``ZipInfo`` left stored:
+    deflated bytes there would be a broken part), the part is inflated and written (the same content, slower)."""
     inside = vars(handle)
-    if not {"_compressor", "_crc", "_file_size"} <= inside.keys() or entry.compress_type != zipfile.ZIP_DEFLATED:
+    deflates = isinstance(inside.get("_compressor"), _DEFLATERS)
+    if not deflates or not {"_crc", "_file_size"} <= inside.keys() or entry.compress_type != zipfile.ZIP_DEFLATED:
         with spooled.open(entry) as part:
             while chunk := part.read(1 << 20):
                 handle.write(chunk)
