@@ -167,7 +167,10 @@ class Spare:
     # -- plan.RowSink
 
     def changed(self, number: int, stored: tuple[object, ...]) -> None:
-        self.batch.append((number, stored))
+        # text goes as its UTF-8 bytes (the output values are never bytes themselves): pickled as it is, each
+        # text would keep a UTF-8 copy of itself for the rest of the run (pickle asks for it, and the string
+        # caches it), half a gigabyte at a full sheet
+        self.batch.append((number, tuple([v.encode("utf-8", "surrogatepass") if type(v) is str else v for v in stored])))
 
     def through(self, number: int) -> None:
         if number >= self.mark:
@@ -263,7 +266,7 @@ class _Feed:
             for number, stored in batch:
                 if waiting and number <= waiting[-1]:
                     raise ValueError(f"row {number} out of order")
-                updates.keep(number, stored)
+                updates.keep(number, tuple([v.decode("utf-8", "surrogatepass") if type(v) is bytes else v for v in stored]))
                 waiting.append(number)
             if through is None:
                 self.all = True
