@@ -1104,7 +1104,8 @@ class PackageEdit:
         info = _entry(old, name, STREAMED_LEVEL if streamed else compresslevel)
         opened = out.open(info, "w", force_zip64=size > ZIP64_FROM)
         with deflating(opened) if streamed else opened as stream:
-            _write_beside(stream, writer.stream(self._source(name), self.dimensions.get(name), feed))
+            source, dimension = self._source(name), self.dimensions.get(name)
+            _write_beside(stream, writer.stream(source, dimension) if feed is None else writer.stream(source, dimension, feed))
 
     def _source(self, part: str) -> Iterator[bytes]:
         if part in self.parts:
