@@ -38,6 +38,7 @@ from ..errors import WorkbookError
 from ..plan import Updates
 from . import halves
 from .apply import DIMENSION_REF, header_cells
+from .formats import OUTPUT_FORMATS
 from .package import Package, bounds
 from .read import Tracker
 from .write import BulkRows, PackageEdit, Premade, Put, SheetWriter
@@ -155,8 +156,6 @@ class Spare:
         if headers is None:
             self._send(None)
             return False
-        from .formats import OUTPUT_FORMATS
-
         places = tuple((key, columns[key], OUTPUT_FORMATS.get(key)) for key in columns)
         setup = _Setup(tracker.package.path, tracker.package.stamp, reg.part, places, dict(reg.scan.col_styles),
                        reg.header_row, headers)
@@ -170,7 +169,8 @@ class Spare:
         # text goes as its UTF-8 bytes (the output values are never bytes themselves): pickled as it is, each
         # text would keep a UTF-8 copy of itself for the rest of the run (pickle asks for it, and the string
         # caches it), half a gigabyte at a full sheet
-        self.batch.append((number, tuple([v.encode("utf-8", "surrogatepass") if type(v) is str else v for v in stored])))
+        if self.live:
+            self.batch.append((number, tuple([v.encode("utf-8", "surrogatepass") if type(v) is str else v for v in stored])))
 
     def through(self, number: int) -> None:
         if number >= self.mark:
@@ -245,7 +245,7 @@ class _Feed:
         try:
             while True:
                 self.batches.put(rows.recv_bytes())
-        except (EOFError, OSError):
+        except BaseException:  # the pipe closed, or anything else: the writer stops at the end of what came
             self.batches.put(None)
 
     def need(self, last: int | None) -> None:
