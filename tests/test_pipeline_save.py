@@ -298,3 +298,29 @@ def test_a_row_pickles_with_its_absent_keys():
     again = Updates()
     again.keep(7, pickle.loads(pickle.dumps(updates.stored(7), protocol=5)))
     assert again[7] == updates[7] == {"decision": "同意退款", "sla": None}
+
+
+def test_the_pass_hands_its_sink_every_row_it_writes_in_order(tmp_path):
+    from refund_sheet.plan import plan_check
+
+    first = small(tmp_path, rows=120, seed=4)
+    assert service.check_file(first, now=NOW).saved
+    opened = service.open_tracker(first, NOW + timedelta(days=2), "t.xlsx")
+
+    class Sink:
+        def __init__(self):
+            self.rows, self.marks = [], []
+
+        def changed(self, number, stored):
+            self.rows.append((number, stored))
+
+        def through(self, number):
+            self.marks.append(number)
+
+    sink = Sink()
+    alone = plan_check(opened.register, opened.book)
+    told = plan_check(opened.register, opened.book, sink=sink)
+    assert 0 < len(told.updates) < len(opened.register.rows)  # only some rows change
+    assert dict(told.updates) == dict(alone.updates) and told.tally == alone.tally and told.log == alone.log
+    assert sink.rows == [(number, told.updates.stored(number)) for number in told.updates]
+    assert sink.marks == [number for number, _ in opened.register.rows]
