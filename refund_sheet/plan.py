@@ -485,7 +485,16 @@ class Book:
 
 
 KEYS = tuple(c.key for c in OUTPUT_COLUMNS)
-_ABSENT = object()  # a key a row does not write (a closed case writes 处理建议 and 时效状态 only)
+
+
+class _Absent:
+    """The mark of a key a row does not write; pickled by name, so a row handed to another process keeps it."""
+
+    def __reduce__(self) -> str:
+        return "_ABSENT"
+
+
+_ABSENT = _Absent()  # a key a row does not write (a closed case writes 处理建议 and 时效状态 only)
 _ABSENTS = (_ABSENT,) * len(KEYS)
 
 
@@ -498,6 +507,19 @@ class Updates(Mapping[int, dict[str, object]]):
 
     def add(self, row: int, values: Mapping[str, object]) -> None:
         self._rows[row] = tuple(map(values.get, KEYS, _ABSENTS))
+
+    def stored(self, row: int) -> tuple[object, ...]:
+        """Row ``row`` as it is held (its values in ``KEYS`` order, a mark for each key it does not write): what
+        ``keep`` takes, in this process or another."""
+        return self._rows[row]
+
+    def keep(self, row: int, stored: tuple[object, ...]) -> None:
+        """Hold row ``row`` given as ``stored`` gives it."""
+        self._rows[row] = stored
+
+    def drop(self, row: int) -> None:
+        """Let row ``row`` go (a writer done with it)."""
+        self._rows.pop(row, None)
 
     def __getitem__(self, row: int) -> dict[str, object]:
         return {key: value for key, value in zip(KEYS, self._rows[row]) if value is not _ABSENT}
@@ -530,6 +552,16 @@ class CheckPlan:
         return bool(self.updates or self.new_headers or self.board.moved)
 
 
+class RowSink(Protocol):
+    """Told of each row a check writes as the pass finds it (``changed``: the row as ``Updates.stored`` holds it)
+    and how far the pass has gone (``through``: every row up to this one is final), in row order: how the command
+    line starts writing the register before the pass ends (``workbook.pipeline``)."""
+
+    def changed(self, number: int, stored: tuple[object, ...]) -> None: ...
+
+    def through(self, number: int) -> None: ...
+
+
 @without_gc_pauses  # a first check builds a million records and replies; none of them makes a cycle
 def plan_check(
     register: Register,
@@ -540,6 +572,7 @@ def plan_check(
     keys: Sequence[str] | None = None,
     source: str = "refund-sheet check",
     progress: Progress | None = None,
+    sink: RowSink | None = None,
 ) -> CheckPlan:
     """检查全部 (and ``refund-sheet check``): judge every case and write the outputs of the rows whose outputs
     changed (检查时间 then says when a row's outputs last changed). ``only_rows`` (sheet rows) limits the run to
@@ -547,7 +580,7 @@ def plan_check(
     REPLY_KEYS), and 检查时间 is stamped only by a run of every key. 统计 is always the whole register's.
 
     One pass: each case is judged, counted for 统计 and the summary, and its outputs made and compared with the
-    cells, then let go; only the rows to write are kept."""
+    cells, then let go; only the rows to write are kept (and handed to ``sink``, when given, as they are found)."""
     policy, now = book.policy, book.now
     # every case is judged, a selected row among all the others (a repeated 售后单号 stays one)
     judging = Judging.of_register(register, policy, now, progress)
@@ -568,6 +601,10 @@ def plan_check(
             values = {key: value for key, value in values.items() if key in wanted}
         if any(key != "checked_at" and not same_value(old(number, columns[key]), value) for key, value in values.items()):
             updates.add(number, values)
+            if sink is not None:
+                sink.changed(number, updates.stored(number))
+        if sink is not None:
+            sink.through(number)
     tally.changed = len(updates)
     tally.finish(judging.warnings)
     board = board_of(tallies, book.stats_grid, book.charts)

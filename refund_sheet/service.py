@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .engine import Policy, compile_policy, now_in
 from .errors import PolicyError
 from .lock import one_run_at_a_time
-from .plan import Book, Progress, Register, Tally, plan_check, plan_import, plan_stats
+from .plan import Book, Progress, Register, Tally, output_columns, plan_check, plan_import, plan_stats
 
 if TYPE_CHECKING:  # imported where used, at run time
     from .imports import MergePlan
@@ -117,28 +117,43 @@ def check_file(
     file, broken template): the file stays as it was.
     """
     from .replies import make_renderer
-    from .workbook import apply, save_atomic
+    from .workbook import apply, pipeline, save_atomic
     from .workbook.write import PackageEdit
 
     path = Path(path)
     target = Path(out) if out else path
-    opened = open_tracker(path, now, run_name(path, target), progress)
-    renderer = make_renderer(opened.book.policy, lang=lang, templates=templates)
-    plan = plan_check(opened.register, opened.book, renderer=renderer, only_rows=only_rows, source=source,
-                      progress=progress)
-    result = CheckResult.of(plan.tally, path, target)
-    if not plan.moves and target == path:
-        return result  # nothing moved: the file is not touched, whatever "now" says
-    if progress:
-        progress("写入", 0, None)
-    opened.tracker.forget_rows()  # the plan holds what is written
-    edit = PackageEdit(opened.tracker.package)
-    apply.apply_check(edit, opened.tracker, plan)
-    if progress:
-        progress("保存", 0, None)
-    result.backup = save_atomic(edit.write, target, _before_replace=_before_replace, keep=backups)
-    result.saved = True
-    return result
+    # the register written by a spare process while the pass goes on (``workbook.pipeline``): forked now, while
+    # this process holds next to nothing
+    spare = pipeline.Spare.start() if pipeline.worth_a_spare(path, only_rows) else None
+    try:
+        opened = open_tracker(path, now, run_name(path, target), progress)
+        renderer = make_renderer(opened.book.policy, lang=lang, templates=templates)
+        sink = None
+        if spare is not None:
+            columns, new_headers = output_columns(opened.register)
+            sink = spare if spare.offer(opened.tracker, columns, new_headers) else None
+        plan = plan_check(opened.register, opened.book, renderer=renderer, only_rows=only_rows, source=source,
+                          progress=progress, sink=sink)
+        if spare is not None and sink is not None:
+            spare.end()  # it writes the last rows while this process makes 统计 and 记录
+        result = CheckResult.of(plan.tally, path, target)
+        if not plan.moves and target == path:
+            return result  # nothing moved: the file is not touched, whatever "now" says
+        if progress:
+            progress("写入", 0, None)
+        opened.tracker.forget_rows()  # the plan holds what is written
+        edit = PackageEdit(opened.tracker.package)
+        apply.apply_check(edit, opened.tracker, plan)
+        if spare is not None and sink is not None and (plan.columns, plan.new_headers) == (columns, new_headers):
+            edit.premade[opened.tracker.register.part] = spare.take
+        if progress:
+            progress("保存", 0, None)
+        result.backup = save_atomic(edit.write, target, _before_replace=_before_replace, keep=backups)
+        result.saved = True
+        return result
+    finally:
+        if spare is not None:
+            spare.stop()
 
 
 @one_run_at_a_time("path")  # a read-modify-save like check: never interleaved with another run on the file

@@ -16,7 +16,7 @@ from ..plan import log_place
 from .formats import LOG_TIME_FORMAT, OUTPUT_FORMATS, TYPED_FORMATS
 from .package import STYLE_IN_TAG, bounds, cells_of, range_ref
 from .read import LOG_HEADERS, Tracker
-from .write import BulkRows, Formula, PackageEdit, SheetEdit, ToolSheet, styles_of
+from .write import BulkRows, Formula, PackageEdit, Put, SheetEdit, ToolSheet, styles_of
 
 DIMENSION_REF = re.compile(rb'<dimension\b[^>]*\bref="([^"]*)"')
 
@@ -64,6 +64,21 @@ def _header_style(tracker: Tracker) -> int | None:
     return style
 
 
+def header_cells(tracker: Tracker, columns: dict[str, int], new_headers: Sequence[str]) -> dict[int, Put]:
+    """The cells of the output columns' new headers in the header row, by column (looking like the last header);
+    refused when one would land inside a merged range."""
+    if not new_headers:
+        return {}
+    reg = tracker.register
+    style = _header_style(tracker)
+    first_new = min(columns[c.key] for c in BY_KEY.values() if c.header in new_headers and c.key in columns)
+    cells = {}
+    for offset, header in enumerate(new_headers):
+        _refuse_merged(tracker, reg.header_row, first_new + offset, header)
+        cells[first_new + offset] = Put(header, None, style)
+    return cells
+
+
 def write_outputs(
     edit: PackageEdit,
     tracker: Tracker,
@@ -78,11 +93,9 @@ def write_outputs(
     formulas = reg.scan.formulas
     replaced_formula = False
     if new_headers:
-        style = _header_style(tracker)
+        for column, put in header_cells(tracker, columns, new_headers).items():
+            sheet.put(reg.header_row, column, put.value, style=put.style)
         first_new = min(columns[c.key] for c in BY_KEY.values() if c.header in new_headers and c.key in columns)
-        for offset, header in enumerate(new_headers):
-            _refuse_merged(tracker, reg.header_row, first_new + offset, header)
-            sheet.put(reg.header_row, first_new + offset, header, style=style)
         table = reg.table
         if table is not None and table.bounds[3] + 1 == first_new and table.bounds[0] == reg.header_row:
             edit.set_table(table, new_columns=tuple(new_headers))  # right beside the Table: it grows over them

@@ -16,7 +16,7 @@ fork copies one thread only): there a sheet is read by one process, as before.
 Why not the writer too: it was tried (``docs/performance.md``). A copy forked at the save shares the run's whole
 heap, and every page either process then touches — each row's values, their reference counts — is copied: at 100k
 rows +100 MB, at a full sheet +750 MB, over the 2 GiB a full sheet may take. The reader's copy is forked while the
-run holds next to nothing.
+run holds next to nothing; so is the spare that writes the register during the check's pass (``pipeline``).
 """
 
 from __future__ import annotations

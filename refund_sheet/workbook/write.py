@@ -30,7 +30,7 @@ from decimal import Decimal
 from itertools import pairwise, repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import IO, NamedTuple, Protocol
 from xml.sax.saxutils import escape, unescape
 
 from ..engine.batching import without_gc_pauses
@@ -396,6 +396,7 @@ class SheetWriter:
         self.made_count = [0] * len(self.places)
         rows = edit.bulk.by_row if edit.bulk is not None else {}
         self.first_bulk_row = min(rows, default=0) - 1
+        self.feed: RowFeed | None = None  # where rows come from while they are still being made (``stream``)
 
     def _letter(self, column: int) -> bytes:
         if column not in self.letters:
@@ -496,10 +497,12 @@ class SheetWriter:
         cells = b"".join(self._cell(number, col, put, None, above) for col, put in sorted(puts.items()))
         return b'<row r="%d">' % number + cells + b"</row>" if cells else b""
 
-    def stream(self, chunks: Iterable[bytes], dimension: str | None) -> Iterator[bytes]:
-        """The edited part, in pieces (a megabyte or so of rows at a time)."""
+    def stream(self, chunks: Iterable[bytes], dimension: str | None, feed: RowFeed | None = None) -> Iterator[bytes]:
+        """The edited part, in pieces (a megabyte or so of rows at a time). With ``feed``, the rows written are not
+        all known yet: they are asked of it a block at a time (``RowFeed``)."""
         row_of = self.edit.row
-        waiting = self.edit.row_numbers()
+        waiting = self.edit.row_numbers() if feed is None else feed.waiting
+        self.feed = feed
         w = 0
         previous = 0  # the number of the last row seen
         last_rows = b""
@@ -509,11 +512,15 @@ class SheetWriter:
                     xml = DIMENSION.sub(lambda m: m.group(1) + dimension.encode() + m.group(3), xml, count=1)
                 yield xml
             elif kind == "rows":
+                if feed is not None:
+                    feed.need(_last_number(xml))
                 xml, w, previous = self._rows(xml, waiting, w, previous)
                 if b"<row" in xml:
                     last_rows = xml
                 yield xml
             else:
+                if feed is not None:
+                    feed.need(None)
                 if w < len(waiting):  # rows below every row of the sheet: they look like the last one
                     last_xml = last_rows[last_rows.rfind(b"<row") :] if last_rows else b""
                     last_number = _number_of(last_xml)
@@ -550,6 +557,8 @@ class SheetWriter:
         return b"".join(out), w, last
 
     def _rows_one_by_one(self, block: bytes, waiting: list[int], w: int, previous: int) -> tuple[bytes, int, int]:
+        if self.feed is not None:  # rows may come out of order, or be added between: every row is known first
+            self.feed.need(None)
         row_of = self.edit.row
         out: list[bytes] = []
         for kind, number, xml in sheet_stream(iter([b"<sheetData>", block, b"</sheetData>"]), previous):
@@ -718,6 +727,23 @@ _partition, _rstrip, _first, _endswith = bytes.partition, bytes.rstrip, itemgett
 TYPED = frozenset((Decimal, datetime, int, float, date))
 
 
+class RowFeed(Protocol):
+    """The rows a ``SheetWriter`` writes, handed over as they are made (``pipeline``): ``waiting`` holds the rows
+    known so far, in order (the writer's list, grown by ``need``); ``need(last)`` returns once every row up to
+    ``last`` (every row at all: None) is in ``waiting`` and in the edit's bulk."""
+
+    waiting: list[int]
+
+    def need(self, last: int | None) -> None: ...
+
+
+def _last_number(block: bytes) -> int | None:
+    """The number of a block's last row (None when its last ``<row`` has none)."""
+    at = block.rfind(b"<row")
+    match = ROW_NUMBER.match(block, at) if at != -1 else None
+    return int(match.group(1)) if match else None
+
+
 def styles_of(row_xml: bytes) -> dict[int, int]:
     """column → style id of each styled cell of a row."""
     styles = {}
@@ -798,6 +824,9 @@ class PackageEdit:
         self.type_remove: set[str] = set()
         self._book: bytes | None = None
         self._book_rels: bytes | None = None
+        # part → where a sheet written already (by ``pipeline``'s spare process) can be had, given the level the
+        # package is written at: a temporary zip holding it and the styles its writer asked for, in order
+        self.premade: dict[str, Callable[[int], Premade | None]] = {}
 
     # -- cells
 
@@ -993,12 +1022,25 @@ class PackageEdit:
         infos = {info.filename: info for info in self.package.infos}
 
         def write_sheet(out: zipfile.ZipFile, name: str) -> None:
-            size = infos[name].file_size if name in infos else 0
-            streamed = size > STREAMED_BIG
-            info = _entry(infos.get(name), name, STREAMED_LEVEL if streamed else compresslevel)
-            opened = out.open(info, "w", force_zip64=size > ZIP64_FROM)
-            with deflating(opened) if streamed else opened as stream:
-                _write_beside(stream, writers[name].stream(self._source(name), self.dimensions.get(name)))
+            self.write_sheet(out, name, writers[name], infos.get(name), compresslevel)
+
+        def take(name: str) -> tuple[IO[bytes], zipfile.ZipFile] | None:
+            """The sheet ``name`` written already, when it is exactly what ``write_sheet`` would write now."""
+            offer = self.premade.get(name)
+            made = offer(compresslevel) if offer is not None else None
+            if made is None:
+                return None
+            # the styles its cells asked for, asked for here in the same order: the same answers mean the same
+            # bytes, and leave these styles as writing the sheet here would (a first answer that differs stops
+            # the replay, and the sheet is written here: its writer asks the same questions in the same order)
+            if not all(self.styles.with_format(style, code) == index for (style, code), index in made.styles):
+                return None
+            try:
+                spool = spools.enter_context(zipfile.ZipFile(made.file))
+                spool.getinfo(name)
+            except (zipfile.BadZipFile, KeyError, OSError, EOFError):
+                return None
+            return made.file, spool
 
         with ExitStack() as spools:
             # A sheet after styles.xml (LibreOffice's order) adds the styles its cells need as it is written: it is
@@ -1007,6 +1049,10 @@ class PackageEdit:
             spooled: dict[str, tuple[IO[bytes], zipfile.ZipFile]] = {}
             after = names[names.index(self.styles_part) + 1 :] if self.styles_part in names else []
             for name in (part for part in after if part in writers):
+                premade = take(name)
+                if premade is not None:
+                    spooled[name] = premade
+                    continue
                 handle: IO[bytes] | None = None
                 try:
                     handle = spools.enter_context(tempfile.TemporaryFile())
@@ -1023,6 +1069,8 @@ class PackageEdit:
                     size = infos[name].file_size if name in infos else 0
                     info = _entry(infos.get(name), name, compresslevel)
                     big = size > ZIP64_FROM
+                    if name in writers and name not in spooled and (premade := take(name)) is not None:
+                        spooled[name] = premade
                     if name in spooled:
                         file, spool = spooled[name]
                         with out.open(info, "w", force_zip64=big) as stream:
@@ -1040,12 +1088,40 @@ class PackageEdit:
                             while chunk := src.read(1 << 20):
                                 dst.write(chunk)
 
+    def write_sheet(
+        self,
+        out: zipfile.ZipFile,
+        name: str,
+        writer: SheetWriter,
+        old: zipfile.ZipInfo | None,
+        compresslevel: int,
+        feed: RowFeed | None = None,
+    ) -> None:
+        """Write sheet part ``name`` (``old``: its entry in the file read) into ``out`` with ``writer``: a big one
+        deflated at STREAMED_LEVEL (by ISA-L where it can), the XML made on this thread and deflated on another."""
+        size = old.file_size if old is not None else 0
+        streamed = size > STREAMED_BIG
+        info = _entry(old, name, STREAMED_LEVEL if streamed else compresslevel)
+        opened = out.open(info, "w", force_zip64=size > ZIP64_FROM)
+        with deflating(opened) if streamed else opened as stream:
+            source, dimension = self._source(name), self.dimensions.get(name)
+            _write_beside(stream, writer.stream(source, dimension) if feed is None else writer.stream(source, dimension, feed))
+
     def _source(self, part: str) -> Iterator[bytes]:
         if part in self.parts:
             return iter([self.parts[part]])
         # inflated in place: on a second thread it competed with the deflating one (measured at 100k rows: the save
         # no faster, the main thread waiting up to 0.7 s for the deflate)
         return self.package.stream(part, ahead=False)
+
+
+@dataclass(frozen=True)
+class Premade:
+    """A sheet part written ahead (``PackageEdit.premade``): the temporary file holding a zip of it, and the
+    styles its writer asked for, in order, with the answers it had: ((style, number format), style)."""
+
+    file: IO[bytes]
+    styles: Sequence[tuple[tuple[int, str], int]]
 
 
 def _spool(handle: IO[bytes], write: Callable[[zipfile.ZipFile, str], None], name: str) -> None:
