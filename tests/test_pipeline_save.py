@@ -324,3 +324,27 @@ def test_the_pass_hands_its_sink_every_row_it_writes_in_order(tmp_path):
     assert dict(told.updates) == dict(alone.updates) and told.tally == alone.tally and told.log == alone.log
     assert sink.rows == [(number, told.updates.stored(number)) for number in told.updates]
     assert sink.marks == [number for number, _ in opened.register.rows]
+
+
+def test_a_spare_that_is_stuck_is_written_around(tmp_path, monkeypatch, spy):
+    """A spare that stops taking rows (stopped, stuck) holds neither the pass (its pipe full) nor the save: after
+    STUCK seconds the run writes the register itself."""
+    import signal
+    import time
+
+    monkeypatch.setattr(pipeline, "STUCK", 0.5)
+    monkeypatch.setattr(pipeline, "_write_register", lambda rows, spool: time.sleep(3600))
+
+    class Hung(Exception):
+        pass
+
+    def hung(signum, frame):
+        raise Hung("the run waited on its spare")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.setitimer(signal.ITIMER_REAL, 20)
+    try:
+        both(tmp_path, monkeypatch, spy, small(tmp_path, rows=600), used=False)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

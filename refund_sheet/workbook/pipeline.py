@@ -24,8 +24,11 @@ either way (``tests/test_pipeline_save.py``).
 from __future__ import annotations
 
 import multiprocessing
+import os
 import pickle
 import queue
+import select
+import struct
 import tempfile
 import threading
 import zipfile
@@ -48,6 +51,7 @@ BATCH = 2048  # rows of the pass between two batches handed over
 QUEUED = 32  # batches the spare holds before the pipe (then the pass) waits for it
 LEVEL = 6  # the level the spare writes at: the save's own (``PackageEdit.write``'s default)
 FILE_SHARE = 32  # a register of SPARE_FROM bytes is in a file of more than SPARE_FROM / FILE_SHARE (deflated XML)
+STUCK = 60.0  # seconds the run waits for the spare (to take rows, or to finish) before writing the register itself
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ class Spare:
             stack.pop_all()  # the spare's: kept
         rows_in.close()
         results_out.close()
+        os.set_blocking(rows_out.fileno(), False)  # a spare that stops taking rows never holds the pass (``_send``)
         return cls(process, rows_out, results_in, spool)
 
     def offer(self, tracker: Tracker, columns: dict[str, int], new_headers: tuple[str, ...]) -> bool:
@@ -190,8 +195,21 @@ class Spare:
             self.ended = self.live
 
     def _send(self, message: object) -> bool:
+        """Hand ``message`` over as ``Connection.send_bytes`` frames it; False when the spare is gone, or has taken
+        nothing for STUCK seconds (stopped, or stuck): the run then writes the register itself and never waits on
+        it again (a message cut short makes the spare stop at it)."""
+        data = pickle.dumps(message, protocol=5)
+        size = len(data)
+        head = struct.pack("!i", size) if size <= 0x7FFFFFFF else struct.pack("!iQ", -1, size)
+        view = memoryview(head + data)
         try:
-            self.rows.send_bytes(pickle.dumps(message, protocol=5))
+            fd = self.rows.fileno()
+            while view:
+                try:
+                    view = view[os.write(fd, view) :]
+                except BlockingIOError:
+                    if not select.select([], [fd], [], STUCK)[1]:
+                        return False
         except (OSError, ValueError):  # the spare is gone
             return False
         return True
@@ -205,6 +223,8 @@ class Spare:
             return None
         self.ended = False  # taken once
         try:
+            if not self.results.poll(STUCK):
+                return None  # stuck: written here
             outcome = self.results.recv()
         except (EOFError, OSError, pickle.UnpicklingError):
             return None
