@@ -348,3 +348,29 @@ def test_a_spare_that_is_stuck_is_written_around(tmp_path, monkeypatch, spy):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_slow_spare_holds_the_pass_back_and_is_taken(tmp_path, monkeypatch, spy):
+    """A spare slower than the pass fills its pipe: the pass waits for it (less than STUCK) and its register is
+    taken."""
+    import time
+
+    monkeypatch.setattr(pipeline, "BATCH", 8)
+    monkeypatch.setattr(pipeline, "QUEUED", 1)
+    need = pipeline._Feed.need
+
+    def slow(self, last):
+        time.sleep(0.01)
+        need(self, last)
+
+    monkeypatch.setattr(pipeline._Feed, "need", slow)
+    poll = pipeline.select.poll
+    waits: list[bool] = []
+
+    def counted():
+        waits.append(True)
+        return poll()
+
+    monkeypatch.setattr(pipeline.select, "poll", counted)
+    both(tmp_path, monkeypatch, spy, small(tmp_path, rows=600, seed=3))
+    assert waits  # the pipe was full, and the pass waited

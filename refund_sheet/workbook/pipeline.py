@@ -208,7 +208,9 @@ class Spare:
                 try:
                     view = view[os.write(fd, view) :]
                 except BlockingIOError:
-                    if not select.select([], [fd], [], STUCK)[1]:
+                    ready = select.poll()  # not select.select: a host's descriptor may be past FD_SETSIZE
+                    ready.register(fd, select.POLLOUT)
+                    if not ready.poll(STUCK * 1000):
                         return False
         except (OSError, ValueError):  # the spare is gone
             return False
