@@ -17,8 +17,8 @@ The spare only ever takes the common case, decided before the pass from what was
 of every row, a register big enough to be worth it, no merged range over an output column, no formula in one, and
 a <dimension> that already covers every row and output column (so nothing the pass finds changes the part outside
 its rows). Anything else — the spare failed, died, the file changed, rows came out of order, a style answered
-differently, a pipe broke — and the run writes the register itself from the plan, as it always did: the same file
-either way (``tests/test_pipeline_save.py``).
+differently, a pipe broke, it took no rows or did not finish for STUCK seconds — and the run writes the register
+itself from the plan, as it always did: the same file either way (``tests/test_pipeline_save.py``).
 """
 
 from __future__ import annotations
