@@ -299,20 +299,11 @@ class _Feed:
 
 
 def _spare(rows_in, rows_out, results_in, results_out, spool: IO[bytes]) -> None:
-    """The spare's life: write the register as the run hands it over, and say how that went. The pipes' other
-    ends are let go of first: held, they would keep either process waiting forever if the other died."""
+    """The spare's life: write the register as the run hands it over, and say how that went (as the reader's copy
+    says it: ``halves._run_copy``). The pipes' other ends are let go of first: held, they would keep either process
+    waiting forever if the other died."""
     rows_out.close()
-    results_in.close()
-    try:
-        outcome: object = _write_register(rows_in, spool)
-    except BaseException as error:
-        outcome = f"{type(error).__name__}: {error}"
-    try:
-        results_out.send(outcome)
-    except OSError:
-        pass  # the run stopped waiting
-    finally:
-        results_out.close()
+    halves._run_copy(lambda: _write_register(rows_in, spool), results_out, results_in)
 
 
 def _write_register(rows, spool: IO[bytes]) -> _Done | None:
