@@ -434,9 +434,9 @@ def test_a_register_after_styles_xml_is_written_once_in_its_place(tmp_path, monk
     streams = []
     stream = SheetWriter.stream
 
-    def counted(self, chunks, dimension):
+    def counted(self, chunks, dimension, feed=None):
         streams.append(self)
-        return stream(self, chunks, dimension)
+        return stream(self, chunks, dimension, feed)
 
     monkeypatch.setattr(SheetWriter, "stream", counted)
     for path in (usual, libre):

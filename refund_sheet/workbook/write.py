@@ -533,11 +533,9 @@ class SheetWriter:
         """A block of whole rows with the rows in ``waiting`` from ``w`` on written: each found by its ``<row
         r="…"`` and edited, everything between copied as it is. (The block, where waiting goes on, the number of
         its last row.) A block where that cannot be done safely goes row by row (``_rows_one_by_one``)."""
-        at = block.rfind(b"<row")
-        match = ROW_NUMBER.match(block, at) if at != -1 else None
-        if match is None or (b"!" in block and b"<!" in block):  # CDATA or a comment: one by one
+        last = _last_number(block)
+        if last is None or (b"!" in block and b"<!" in block):  # CDATA or a comment: one by one
             return self._rows_one_by_one(block, waiting, w, previous)
-        last = int(match.group(1))
         if w >= len(waiting) or waiting[w] > last:
             return block, w, last
         out: list[bytes] = []
@@ -1105,7 +1103,7 @@ class PackageEdit:
         opened = out.open(info, "w", force_zip64=size > ZIP64_FROM)
         with deflating(opened) if streamed else opened as stream:
             source, dimension = self._source(name), self.dimensions.get(name)
-            _write_beside(stream, writer.stream(source, dimension) if feed is None else writer.stream(source, dimension, feed))
+            _write_beside(stream, writer.stream(source, dimension, feed))
 
     def _source(self, part: str) -> Iterator[bytes]:
         if part in self.parts:
