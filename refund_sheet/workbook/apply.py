@@ -38,18 +38,28 @@ def _register(edit: PackageEdit, tracker: Tracker) -> SheetEdit:
     return edit.sheet(reg.part, reg.scan.col_styles, reg.header_row)
 
 
-def grow_dimension(edit: PackageEdit, part: str, head: bytes) -> None:
-    """Make a sheet's <dimension> (in ``head``, the XML before its rows) cover what the run writes there."""
+def grown_dimension(head: bytes, last_row: int, last_col: int) -> str | None:
+    """The <dimension> (in ``head``, the XML before a sheet's rows) grown to cover cells up to ``last_row`` and
+    ``last_col``; None when it covers them already, or there is none, or it cannot be read (left as it is)."""
     match = DIMENSION_REF.search(head)
     if match is None:
-        return
-    last_row, last_col = edit.sheet(part).extent()
+        return None
     try:
         r1, c1, r2, c2 = bounds(match.group(1).decode())
     except ValueError:
-        return
+        return None
     if last_row > r2 or last_col > c2:
-        edit.set_dimension(part, range_ref(min(r1, 1), min(c1, 1), max(r2, last_row), max(c2, last_col)))
+        return range_ref(min(r1, 1), min(c1, 1), max(r2, last_row), max(c2, last_col))
+    return None
+
+
+def grow_dimension(edit: PackageEdit, part: str, head: bytes) -> None:
+    """Make a sheet's <dimension> (in ``head``, the XML before its rows) cover what the run writes there."""
+    if b"<dimension" not in head:
+        return  # (the extent sorts every row written: not worked out for nothing)
+    grown = grown_dimension(head, *edit.sheet(part).extent())
+    if grown is not None:
+        edit.set_dimension(part, grown)
 
 
 def _header_style(tracker: Tracker) -> int | None:
@@ -93,9 +103,10 @@ def write_outputs(
     formulas = reg.scan.formulas
     replaced_formula = False
     if new_headers:
-        for column, put in header_cells(tracker, columns, new_headers).items():
+        headers = header_cells(tracker, columns, new_headers)
+        for column, put in headers.items():
             sheet.put(reg.header_row, column, put.value, style=put.style)
-        first_new = min(columns[c.key] for c in BY_KEY.values() if c.header in new_headers and c.key in columns)
+        first_new = min(headers)
         table = reg.table
         if table is not None and table.bounds[3] + 1 == first_new and table.bounds[0] == reg.header_row:
             edit.set_table(table, new_columns=tuple(new_headers))  # right beside the Table: it grows over them

@@ -40,9 +40,9 @@ from typing import IO
 from ..errors import WorkbookError
 from ..plan import Updates
 from . import halves
-from .apply import DIMENSION_REF, header_cells
+from .apply import grown_dimension, header_cells
 from .formats import OUTPUT_FORMATS
-from .package import Package, bounds
+from .package import Package
 from .read import Tracker
 from .write import BulkRows, PackageEdit, Premade, Put, SheetWriter
 
@@ -100,16 +100,8 @@ def usable(tracker: Tracker, columns: dict[str, int]) -> bool:
         return False
     if any(column in outputs for _row, column in scan.formulas):
         return False
-    match = DIMENSION_REF.search(scan.head)
-    if match is not None:
-        try:
-            _r1, _c1, r2, c2 = bounds(match.group(1).decode())
-        except ValueError:
-            return True  # grow_dimension leaves a <dimension> it cannot read
-        last_row = max([reg.header_row, *(number for number, _ in tracker.rows[-1:])])
-        if last_row > r2 or max(outputs, default=0) > c2:
-            return False
-    return True
+    last_row = max([reg.header_row, *(number for number, _ in tracker.rows[-1:])])
+    return grown_dimension(scan.head, last_row, max(outputs, default=0)) is None
 
 
 class Spare:
