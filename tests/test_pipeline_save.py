@@ -64,6 +64,13 @@ def spy(monkeypatch):
     return seen
 
 
+def assert_untouched(source, before: bytes) -> None:
+    """The tracker as it was, nothing beside it (no backup, no temporary file), and no spare left running."""
+    assert source.read_bytes() == before
+    assert sorted(p.name for p in source.parent.iterdir()) == [source.name]
+    assert not multiprocessing.active_children()
+
+
 def both(tmp_path, monkeypatch, seen, source, now=NOW, used=True, register=REGISTER):
     """``source`` checked without a spare and with one: the two files, part for part; whether the spare's
     register was taken must be ``used``."""
@@ -169,9 +176,7 @@ def test_a_merged_range_over_an_output_column_is_refused_as_before(tmp_path, mon
     with pytest.raises(WorkbookError, match="合并单元格"):
         service.check_file(source, now=NOW)
     assert spy["offered"] == [False]
-    assert source.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["tracker.xlsx"]
-    assert not multiprocessing.active_children()
+    assert_untouched(source, before)
 
 
 def test_a_merged_range_elsewhere_takes_the_spare(tmp_path, monkeypatch, spy):
@@ -269,9 +274,7 @@ def test_an_error_in_the_pass_stops_the_spare(tmp_path, monkeypatch, spy):
     with pytest.raises(KeyboardInterrupt):
         service.check_file(source, now=NOW)
     assert spy["offered"] == [True]
-    assert source.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["tracker.xlsx"]
-    assert not multiprocessing.active_children()
+    assert_untouched(source, before)
 
 
 def test_a_selection_or_a_small_register_has_no_spare(tmp_path, monkeypatch, spy):
